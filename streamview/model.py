@@ -1,0 +1,63 @@
+"""The stream model: every event received, what they assemble to, and the problems seen. No UI here."""
+
+from __future__ import annotations
+
+from .assemble import ResponseAssembler, ResponseState, assemble
+from .events import StreamEvent
+from .sse import TranscriptMeta
+
+
+class StreamModel:
+    """Events in arrival order plus the assembled state. ``add`` is O(1) per delta; panes read it on a timer."""
+
+    def __init__(self, source: str = "", meta: TranscriptMeta | None = None) -> None:
+        self.source = source
+        self.meta = meta or TranscriptMeta()
+        self.reset()
+
+    def reset(self) -> None:
+        self.events: list[StreamEvent] = []
+        self.assembler = ResponseAssembler()
+        self.problems: list[StreamEvent] = []
+        self.delta_count = 0
+        self.first_delta: StreamEvent | None = None
+
+    @property
+    def state(self) -> ResponseState:
+        return self.assembler.state
+
+    def add(self, ev: StreamEvent) -> None:
+        self.events.append(ev)
+        if ev.error is not None:
+            self.problems.append(ev)
+        if ev.is_delta:
+            self.delta_count += 1
+            if self.first_delta is None:
+                self.first_delta = ev
+        self.assembler.feed(ev)
+
+    def state_at(self, index: int) -> ResponseState:
+        """The assembled state right after event ``index`` (time travel)."""
+        return assemble(self.events[: index + 1])
+
+    # -- timings (seconds on the stream's own clock: the transcript's t= times, or the replay schedule) ------
+    @property
+    def time_to_first_event(self) -> float | None:
+        return self.events[0].t if self.events else None
+
+    @property
+    def time_to_first_delta(self) -> float | None:
+        return self.first_delta.t if self.first_delta is not None else None
+
+    @property
+    def duration(self) -> float | None:
+        return self.events[-1].t if self.events else None
+
+    @property
+    def rate(self) -> float | None:
+        if len(self.events) < 2:
+            return None
+        first, last = self.events[0].t, self.events[-1].t
+        if first is None or last is None or last <= first:
+            return None
+        return (len(self.events) - 1) / (last - first)

@@ -1,0 +1,81 @@
+"""Reading a transcript (a file or stdin) into events, headless: the same decoder the live path uses."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from typing import BinaryIO, Iterator
+
+from .events import StreamEvent, parse_frame
+from .sse import SSEParser
+
+CHUNK = 64 * 1024
+
+
+class SourceError(Exception):
+    """A transcript that cannot be read: the message is one plain line."""
+
+
+def open_transcript(path: str) -> BinaryIO:
+    """Open a transcript for reading, or raise SourceError with a one-line reason. ``-`` is stdin."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SourceError(f"{path}: is a directory, not a transcript file")
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise SourceError(f"{path}: {exc.strerror or exc}") from None
+
+
+def iter_chunks(fp: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
+    read = getattr(fp, "read1", fp.read)
+    while True:
+        try:
+            chunk = read(size)
+        except OSError as exc:
+            raise SourceError(f"read failed: {exc.strerror or exc}") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+class EventReader:
+    """Turns byte chunks into numbered ``StreamEvent``s; keeps the transcript header (``meta``)."""
+
+    def __init__(self) -> None:
+        self.parser = SSEParser()
+        self.count = 0
+
+    @property
+    def meta(self):
+        return self.parser.meta
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return self._number(self.parser.feed(chunk))
+
+    def finish(self) -> list[StreamEvent]:
+        return self._number(self.parser.finish())
+
+    def _number(self, frames) -> list[StreamEvent]:
+        out = []
+        for frame in frames:
+            out.append(parse_frame(frame, self.count))
+            self.count += 1
+        return out
+
+
+def read_events(fp: BinaryIO) -> tuple[list[StreamEvent], EventReader]:
+    reader = EventReader()
+    events: list[StreamEvent] = []
+    for chunk in iter_chunks(fp):
+        events.extend(reader.feed(chunk))
+    events.extend(reader.finish())
+    return events, reader
