@@ -343,7 +343,9 @@ class ResponseAssembler:
         item.data = data
         item.id = str(data.get("id", item.id) or item.id)
         item.type = str(data.get("type", item.type) or item.type)
-        item.status = str(data.get("status") or item.status or "in_progress")
+        status = data.get("status")
+        if isinstance(status, str):
+            item.status = status
         if item.added_event is None:
             item.added_event = ev.index
         for key in ("arguments", "input", "code"):

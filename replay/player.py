@@ -1,0 +1,181 @@
+"""Replaying a transcript as if it were arriving now: reading ahead, pacing, pause, step, speed, end, restart.
+
+The reader decodes the file (or stdin, or a FIFO) into events in a background task; the playback loop hands them to
+``emit`` at their recorded times (``: t=`` comments, scaled by the speed) or, for a transcript without timing, at a
+steady pace. Pause, step, speed and restart act on the playback clock, not on the reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import BinaryIO, Callable
+
+from streamview.events import StreamEvent
+from streamview.source import CHUNK, EventReader, SourceError
+from streamview.sse import TranscriptMeta
+
+DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
+SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
+INSTANT_BATCH = 500  # events emitted between yields to the event loop when not pacing
+
+
+class Player:
+    def __init__(
+        self,
+        fp: BinaryIO,
+        *,
+        speed: float = 1.0,
+        instant: bool = False,
+        paused: bool = False,
+        pace: float = DEFAULT_PACE,
+    ) -> None:
+        self.fp = fp
+        self.speed = speed
+        self.instant = instant
+        self.paused = paused
+        self.pace = pace
+        self.buffer: list[StreamEvent] = []
+        self.cursor = 0  # index of the next event to emit
+        self.eof = False
+        self.read_error: str | None = None
+        self.finished = False
+        self._reader = EventReader()
+        self._wake = asyncio.Event()
+        self._steps = 0
+        self._skip = False
+        self._anchor_wall = 0.0
+        self._anchor_t = 0.0
+        self._last_t = 0.0
+
+    # -- what the UI reads -------------------------------------------------------------------------------------
+    @property
+    def meta(self) -> TranscriptMeta:
+        return self._reader.meta
+
+    @property
+    def total(self) -> int | None:
+        """The number of events in the transcript, once it has been read to the end."""
+        return len(self.buffer) if self.eof else None
+
+    # -- controls ----------------------------------------------------------------------------------------------
+    def _poke(self) -> None:
+        self._reanchor()
+        self._wake.set()
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._poke()
+
+    def step(self) -> None:
+        """Emit exactly one more event, and stay paused."""
+        self.paused = True
+        self._steps += 1
+        self._poke()
+
+    def faster(self) -> None:
+        self.speed = next((s for s in SPEEDS if s > self.speed), self.speed)
+        self._poke()
+
+    def slower(self) -> None:
+        self.speed = next((s for s in reversed(SPEEDS) if s < self.speed), self.speed)
+        self._poke()
+
+    def to_end(self) -> None:
+        """Emit everything that is left without pacing."""
+        self._skip = True
+        self.paused = False
+        self._poke()
+
+    def restart(self) -> None:
+        self.cursor = 0
+        self.finished = False
+        self._skip = False
+        self._steps = 0
+        self._last_t = 0.0
+        self._poke()
+
+    # -- running -----------------------------------------------------------------------------------------------
+    async def run(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None = None) -> None:
+        """Read and play until cancelled. ``on_finish`` is called each time playback reaches the end of input."""
+        reader = asyncio.create_task(self._read())
+        try:
+            await self._play(emit, on_finish)
+        finally:
+            reader.cancel()
+
+    async def _read(self) -> None:
+        read = getattr(self.fp, "read1", self.fp.read)
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.to_thread(read, CHUNK)
+                except (OSError, ValueError) as exc:
+                    raise SourceError(f"read failed: {getattr(exc, 'strerror', None) or exc}") from None
+                if not chunk:
+                    break
+                self._add(self._reader.feed(chunk))
+            self._add(self._reader.finish())
+        except SourceError as exc:
+            self.read_error = str(exc)
+        finally:
+            self.eof = True
+            self._wake.set()
+
+    def _add(self, events: list[StreamEvent]) -> None:
+        for ev in events:
+            if ev.t is None:
+                ev.t = ev.index * self.pace
+                ev.t_synthetic = True
+        if events:
+            self.buffer.extend(events)
+            self._wake.set()
+
+    def _reanchor(self) -> None:
+        self._anchor_wall = time.monotonic()
+        self._anchor_t = self._last_t
+
+    async def _play(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None) -> None:
+        self._reanchor()
+        burst = 0
+        while True:
+            if self.cursor >= len(self.buffer):
+                if self.eof and not self.finished:
+                    self.finished = True
+                    self._skip = False
+                    if on_finish is not None:
+                        on_finish()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            ev = self.buffer[self.cursor]
+            if self.paused and self._steps == 0:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            fast = self.instant or self._skip or self._steps > 0
+            if not fast:
+                t = ev.t or 0.0
+                if self.cursor == 0:
+                    self._anchor_t = t
+                    self._anchor_wall = time.monotonic()
+                due = self._anchor_wall + max(0.0, t - self._anchor_t) / self.speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), delay)
+                        continue  # a control changed: recompute
+                    except asyncio.TimeoutError:
+                        pass
+            if self._steps > 0:
+                self._steps -= 1
+            self.cursor += 1
+            self._last_t = ev.t or self._last_t
+            emit(ev)
+            burst += 1
+            if fast and burst >= INSTANT_BATCH:
+                burst = 0
+                await asyncio.sleep(0)
+            elif not fast:
+                burst = 0

@@ -1,0 +1,226 @@
+"""The streamview App: three panes fed from one model by a 30 Hz frame, a source worker that only folds events."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from replay.player import Player
+from streamview.events import StreamEvent
+from streamview.model import StreamModel
+from streamview.sanitize import visible_line
+from widgets.detail_view import DetailView
+from widgets.event_list import HEADER, EventList
+from widgets.message_view import MessageView
+from widgets.response_view import ResponseView
+
+from .help import HelpScreen
+
+FRAME = 1 / 30
+NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
+
+
+class StreamviewApp(App[int]):
+    TITLE = "streamview"
+    CSS_PATH = "app.tcss"
+
+    # one table: key -> action -> description (Footer, help screen and command palette all read it)
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume the replay"),
+        Binding("n", "step", "Step", id="step", tooltip="Emit one more event (pauses)"),
+        Binding("plus,equals_sign", "faster", "Faster", id="faster", key_display="+", tooltip="Double the replay speed"),
+        Binding("minus", "slower", "Slower", id="slower", key_display="-", tooltip="Halve the replay speed"),
+        Binding("e", "end", "End", id="end", tooltip="Jump to the end: emit the rest now and follow it"),
+        Binding("r", "restart", "Restart", id="restart", tooltip="Replay from the first event"),
+        Binding("escape", "live", "Live", id="live", show=False, tooltip="Leave the event detail and time travel"),
+        Binding("m", "markdown", "Markdown", id="markdown", tooltip="Show the message as Markdown or as raw text"),
+        Binding("question_mark,f1", "help", "Help", id="help", key_display="?", tooltip="Keys and what they do"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit streamview"),
+    ]
+
+    def __init__(self, player: Player, label: str = "") -> None:
+        super().__init__()
+        self.player = player
+        self.label = label
+        self.model = StreamModel(label, meta=player.meta)
+        self.travel: int | None = None  # the event the message pane is showing the state after
+        self._shown = -1
+        self._status_text = ""
+        self._finished = False
+
+    # -- layout ------------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status", markup=False)
+        with Container(id="panes"):
+            with Vertical(id="events-pane", classes="pane"):
+                yield Static(Text(HEADER, style="bold"), id="events-header", markup=False)
+                yield EventList(self.model.events, id="events")
+            yield MessageView(id="message", classes="pane")
+            with ContentSwitcher(initial="response", id="right", classes="pane"):
+                yield ResponseView(id="response")
+                yield DetailView(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#events-pane").border_title = "events"
+        self.query_one("#message").border_title = "message"
+        self.query_one("#right").border_title = "response"
+        self._apply_width(self.size.width)
+        self.query_one(EventList).focus()
+        self.set_interval(FRAME, self.render_frame)
+        self.consume()
+
+    def on_resize(self, event) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        self.query_one("#panes").set_class(width < NARROW, "narrow")
+
+    # -- the source: a worker that only folds events into the model -------------------------------------------
+    @work(exclusive=True, group="source", exit_on_error=False)
+    async def consume(self) -> None:
+        await self.player.run(self._on_event, self._on_finish)
+
+    def _on_event(self, ev: StreamEvent) -> None:
+        self.model.add(ev)
+
+    def _on_finish(self) -> None:
+        self._finished = True
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.player.read_error = f"source failed: {type(error).__name__}: {error}"
+            self.notify(visible_line(self.player.read_error), severity="error", markup=False, timeout=10)
+
+    # -- the frame: the only place widgets are fed -------------------------------------------------------------
+    def phase(self) -> str:
+        p = self.player
+        if p.read_error:
+            return "read error"
+        if self.travel is not None:
+            return f"time travel @ #{self.travel}"
+        if p.finished:
+            return "ended"
+        if p.paused:
+            return "paused"
+        return "streaming" if self.model.events else "waiting"
+
+    def render_frame(self) -> None:
+        model = self.model
+        key = (len(model.events), model.state.structure, self.player.paused, self.player.speed, self.player.finished, self.travel, self.player.total, self.player.read_error)
+        if key == self._shown:
+            return
+        self._shown = key
+        streaming = not self.player.finished
+        with self.batch_update():
+            self.query_one(EventList).sync(len(model.events))
+            self.query_one(MessageView).update_live(model.state, streaming and not self.player.paused)
+            extra = {"speed": f"{self.player.speed:g}x"}
+            if self.player.read_error:
+                extra["source"] = self.player.read_error
+            self.query_one(ResponseView).update_from(model, extra)
+            self._update_status()
+
+    def _update_status(self) -> None:
+        model, p = self.model, self.player
+        n = len(model.events)
+        count = f"{n:,}/{p.total:,} events" if p.total is not None else f"{n:,} events"
+        bits = [" streamview", self.label, model.state.status or "-", self.phase(), count]
+        if model.time_to_first_event is not None:
+            bits.append(f"ttft {model.time_to_first_event:.2f}s")
+        if model.rate is not None:
+            bits.append(f"{model.rate:,.0f} ev/s")
+        bits.append(f"{p.speed:g}x")
+        if model.problems:
+            bits.append(f"! {len(model.problems)} problem(s)")
+        text = "  ".join(visible_line(b) for b in bits)
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#status", Static).update(Text(text))
+
+    # -- actions -----------------------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self.player.toggle_pause()
+
+    def action_step(self) -> None:
+        self.player.step()
+
+    def action_faster(self) -> None:
+        self.player.faster()
+
+    def action_slower(self) -> None:
+        self.player.slower()
+
+    def action_end(self) -> None:
+        self.action_live()
+        self.player.to_end()
+        self.query_one(EventList).follow_end()
+
+    def action_restart(self) -> None:
+        self.action_live()
+        self.model.reset()
+        self.query_one(EventList).set_events(self.model.events)
+        self.query_one(MessageView).reset()
+        self._finished = False
+        self._shown = -1
+        self.player.restart()
+
+    def action_markdown(self) -> None:
+        view = self.query_one(MessageView)
+        state = self.model.state_at(self.travel) if self.travel is not None else self.model.state
+        on_ = view.toggle_markdown(state)
+        view.border_subtitle = "markdown" if on_ else ""
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS))
+
+    def action_live(self) -> None:
+        if self.travel is None:
+            return
+        self.travel = None
+        self.query_one("#right", ContentSwitcher).current = "response"
+        self.query_one("#right").border_title = "response"
+        view = self.query_one(MessageView)
+        view.border_subtitle = "markdown" if view.markdown_mode else ""
+        view.leave_travel(self.model.state, not self.player.finished)
+        self._shown = -1
+
+    @on(EventList.Selected)
+    def _selected(self, message: EventList.Selected) -> None:
+        index = message.index
+        if index >= len(self.model.events):
+            return
+        self.travel = index
+        ev = self.model.events[index]
+        self.query_one(DetailView).show(ev)
+        right = self.query_one("#right", ContentSwitcher)
+        right.current = "detail"
+        right.border_title = f"event #{index}"
+        view = self.query_one(MessageView)
+        view.show_state(self.model.state_at(index), index)
+        view.border_subtitle = f"as of event #{index} · escape for live"
+        self._shown = -1
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.description and binding.action != "quit":
+                yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(self.run_action, binding.action))
+
+
+def run_replay(fp, *, label: str, speed: float = 1.0, instant: bool = False, paused: bool = False) -> int:
+    player = Player(fp, speed=speed, instant=instant, paused=paused)
+    app = StreamviewApp(player, label=label)
+    app.run()
+    return app.return_code or 0

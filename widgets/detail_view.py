@@ -1,0 +1,50 @@
+"""The detail of one event: its position, its problem if any, and its payload as pretty, highlighted JSON."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Group
+from rich.json import JSON
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from streamview.events import StreamEvent
+from streamview.sanitize import visible, visible_line
+
+
+def render_detail(ev: StreamEvent) -> Group:
+    head = Text()
+    head.append(f"event #{ev.index}", style="bold")
+    if ev.seq is not None:
+        head.append(f"  seq {ev.seq}")
+    head.append(f"  line {ev.line}")
+    if ev.t is not None:
+        head.append(f"  t {ev.t:.3f}s" + (" (replay pace)" if ev.t_synthetic else ""))
+    parts = [head, Text(visible_line(f"{ev.kind}: {ev.type}  (SSE event: {ev.name})"), style="dim")]
+    if ev.error:
+        parts.append(Text(visible_line(ev.error), style="bold red"))
+    if ev.payload is not None:
+        dumped = json.dumps(ev.payload, indent=2, ensure_ascii=False)
+        try:
+            parts.append(JSON(visible(dumped), indent=2))
+        except ValueError:
+            parts.append(Text(visible(dumped)))
+    else:
+        parts.append(Text(visible(ev.data)))
+    parts.append(Text("escape: back to live", style="dim italic"))
+    return Group(*parts)
+
+
+class DetailView(VerticalScroll):
+    DEFAULT_CSS = """
+    DetailView { height: 1fr; }
+    """
+
+    def compose(self):
+        yield Static("", id="detail-body", markup=False)
+
+    def show(self, ev: StreamEvent) -> None:
+        self.query_one("#detail-body", Static).update(render_detail(ev))
+        self.scroll_home(animate=False)
