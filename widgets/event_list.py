@@ -20,7 +20,7 @@ from textual.strip import Strip
 from streamview.events import StreamEvent, short_repr
 from streamview.sanitize import visible_line
 
-HEADER = " " + "#".rjust(6) + "  " + "seq".rjust(5) + "  " + "t".rjust(8) + "  " + "gap".rjust(7) + "  type"
+HEADER = " " + "#".rjust(5) + " " + "seq".rjust(5) + " " + "t".rjust(7) + " " + "gap".rjust(6) + " type"
 TYPE_WIDTH = 24
 
 STYLE_PROBLEM = Style(color="red", bold=True)
@@ -52,7 +52,7 @@ def row_text(ev: StreamEvent, prev: StreamEvent | None) -> Text:
     kind = short_type(ev.type)
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     text.append("!" if ev.error else " ", STYLE_MARK if ev.error else None)
-    text.append(f"{ev.index:>6}  {seq:>5}  {t:>8}  {_fmt_gap(dt):>7}  ")
+    text.append(f"{ev.index:>5} {seq:>5} {t:>7} {_fmt_gap(dt):>6} ")
     if ev.error:
         style = STYLE_PROBLEM
     elif ev.kind == "comment":
@@ -132,11 +132,25 @@ class EventList(ScrollView, can_focus=True):
         self.count = count
         self.virtual_size = Size(self.size.width, count)
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._scroll_to_end()
         else:
             self.new_since_detach += max(0, added)
             self._update_subtitle()
         self.refresh()
+
+    def _scroll_to_end(self) -> None:
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        # the first frames can come before layout has sized the list: scroll again once it has
+        self.call_after_refresh(self._scroll_end_if_following)
+
+    def _scroll_end_if_following(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_resize(self, event) -> None:
+        self._cache.clear()
+        if self.follow:
+            self._scroll_to_end()
 
     def _update_subtitle(self) -> None:
         if not self.follow and self.new_since_detach:
@@ -218,7 +232,7 @@ class EventList(ScrollView, can_focus=True):
         self.follow = True
         self.new_since_detach = 0
         self._update_subtitle()
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._scroll_to_end()
         self.post_message(self.FollowChanged(True))
 
     def select(self, index: int) -> None:

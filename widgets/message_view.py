@@ -43,8 +43,9 @@ def item_header(item: Item) -> str:
         state += f" · {item.partial_images} partial image(s)"
     if item.placeholder:
         state += " · never announced by output_item.added"
-    head = "── " + " ".join(bits)
-    return f"{head}  [{state}]" if state else head
+    if state:
+        bits.insert(1, f"[{state}]")
+    return "── " + " ".join(bits)
 
 
 def block_text(item: Item, block: Block) -> str:

@@ -6,7 +6,6 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -15,20 +14,20 @@ from textual.widgets import Static
 from streamview.model import StreamModel
 from streamview.sanitize import visible_line
 
-PARAMS = (
-    "instructions",
-    "temperature",
-    "top_p",
-    "max_output_tokens",
-    "max_tool_calls",
-    "service_tier",
-    "store",
-    "truncation",
-    "parallel_tool_calls",
-    "tool_choice",
-    "previous_response_id",
-    "background",
-)
+PARAMS = {  # the field as the server echoes it -> a short label that keeps the value column wide
+    "instructions": "instructions",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_output_tokens": "max output",
+    "max_tool_calls": "max tools",
+    "service_tier": "tier",
+    "store": "store",
+    "truncation": "truncation",
+    "parallel_tool_calls": "parallel",
+    "tool_choice": "tool_choice",
+    "previous_response_id": "previous",
+    "background": "background",
+}
 HEADERS = ("x-request-id", "openai-processing-ms", "openai-version", "openai-organization", "openai-project")
 
 
@@ -66,107 +65,102 @@ class ResponseView(VerticalScroll):
         self.query_one("#response-body", Static).update(self.render_body(model, extra or {}))
 
     @staticmethod
-    def render_body(model: StreamModel, extra: dict[str, str]) -> Group:
+    def render_body(model: StreamModel, extra: dict[str, str]) -> Table:
+        """One two-column grid (so every value column lines up), section titles as rows."""
         state = model.state
         resp = state.response
-        sections = []
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
 
-        def table() -> Table:
-            t = Table.grid(padding=(0, 1))
-            t.add_column(style="bold", no_wrap=True)
-            t.add_column(overflow="fold")
-            return t
+        def row(key: str, value: Any, style: str | None = None) -> None:
+            grid.add_row(Text(key), Text(visible_line(_v(value)), style=style or ""))
 
-        def row(t: Table, key: str, value: Any, style: str | None = None) -> None:
-            t.add_row(Text(key), Text(visible_line(_v(value)), style=style or ""))
+        def section(title: str, style: str = "bold underline") -> None:
+            grid.add_row(Text(title, style=style), Text(""))
 
-        main = table()
-        row(main, "id", state.id or None)
-        row(main, "model", state.model or None)
+        row("id", state.id or None)
+        row("model", state.model or None)
         status_style = {"completed": "green", "failed": "bold red", "incomplete": "yellow"}.get(state.status)
-        row(main, "status", state.status or "waiting", status_style)
+        row("status", state.status or "waiting", status_style)
         created = resp.get("created_at")
-        if isinstance(created, (int, float)):
-            row(main, "created", datetime.fromtimestamp(created, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+        if isinstance(created, (int, float)) and not isinstance(created, bool):
+            try:
+                row("created", datetime.fromtimestamp(created, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+            except (OverflowError, OSError, ValueError):
+                row("created", created)
         if state.error:
             err = state.error
-            row(main, "error", f"{err.get('code') or err.get('type') or ''}: {err.get('message') or ''}", "bold red")
+            row("error", f"{err.get('code') or err.get('type') or ''}: {err.get('message') or ''}", "bold red")
         details = resp.get("incomplete_details")
         if details:
-            row(main, "incomplete", details.get("reason") if isinstance(details, dict) else details, "yellow")
-        sections.append(main)
+            row("incomplete", details.get("reason") if isinstance(details, dict) else details, "yellow")
 
-        params = table()
-        for name in PARAMS:
-            if name in resp:
-                row(params, name, resp[name])
+        params = [(label, resp[name]) for name, label in PARAMS.items() if name in resp]
         reasoning = resp.get("reasoning")
         if isinstance(reasoning, dict):
-            row(params, "reasoning", ", ".join(f"{k}={_v(v)}" for k, v in reasoning.items()))
+            params.append(("reasoning", ", ".join(f"{k}={_v(v)}" for k, v in reasoning.items())))
         text_cfg = resp.get("text")
         if isinstance(text_cfg, dict):
             fmt = text_cfg.get("format")
-            row(params, "text", ", ".join(
+            params.append(("text", ", ".join(
                 [f"format={fmt.get('type') if isinstance(fmt, dict) else _v(fmt)}"]
                 + [f"{k}={_v(v)}" for k, v in text_cfg.items() if k != "format"]
-            ))
+            )))
         tools = resp.get("tools")
         if isinstance(tools, list):
             names = [str(t.get("name") or t.get("type")) for t in tools if isinstance(t, dict)]
-            row(params, "tools", ", ".join(names) if names else "none")
-        if params.row_count:
-            sections += [Text("parameters", style="bold underline"), params]
+            params.append(("tools", ", ".join(names) if names else "none"))
+        if params:
+            section("parameters")
+            for label, value in params:
+                row(label, value)
 
-        usage = table()
+        section("usage")
         u = state.usage
         if isinstance(u, dict):
-            inp, out = u.get("input_tokens"), u.get("output_tokens")
-            cached = (u.get("input_tokens_details") or {}).get("cached_tokens") if isinstance(u.get("input_tokens_details"), dict) else None
-            reasoning_t = (u.get("output_tokens_details") or {}).get("reasoning_tokens") if isinstance(u.get("output_tokens_details"), dict) else None
-            row(usage, "input", f"{_v(inp)}" + (f" ({cached} cached)" if cached is not None else ""))
-            row(usage, "output", f"{_v(out)}" + (f" ({reasoning_t} reasoning)" if reasoning_t is not None else ""))
-            row(usage, "total", u.get("total_tokens"))
+            in_details = u.get("input_tokens_details")
+            out_details = u.get("output_tokens_details")
+            cached = in_details.get("cached_tokens") if isinstance(in_details, dict) else None
+            reasoning_t = out_details.get("reasoning_tokens") if isinstance(out_details, dict) else None
+            row("input", _v(u.get("input_tokens")) + (f" ({cached} cached)" if cached is not None else ""))
+            row("output", _v(u.get("output_tokens")) + (f" ({reasoning_t} reasoning)" if reasoning_t is not None else ""))
+            row("total", u.get("total_tokens"))
         else:
-            row(usage, "usage", "- (arrives with the terminal event)")
-        sections += [Text("usage", style="bold underline"), usage]
+            row("usage", "- (comes with the terminal event)", "dim")
 
-        timing = table()
-        row(timing, "events", f"{len(model.events):,} ({model.delta_count:,} deltas)")
-        synthetic = bool(model.events) and model.events[0].t_synthetic
-        row(timing, "first event", _secs(model.time_to_first_event))
-        row(timing, "first delta", _secs(model.time_to_first_delta))
-        row(timing, "duration", _secs(model.duration))
+        section("timings")
+        row("events", f"{len(model.events):,} ({model.delta_count:,} deltas)")
+        row("first event", _secs(model.time_to_first_event))
+        row("first delta", _secs(model.time_to_first_delta))
+        row("duration", _secs(model.duration))
         rate = model.rate
-        row(timing, "rate", "-" if rate is None else f"{rate:,.1f} ev/s")
-        if synthetic:
-            row(timing, "clock", "no t= times in the transcript: steady replay pace", "dim")
+        row("rate", "-" if rate is None else f"{rate:,.1f} ev/s")
+        if model.events and model.events[0].t_synthetic:
+            row("clock", "no t= times in the transcript: steady replay pace", "dim")
         for k, v in extra.items():
-            row(timing, k, v)
-        sections += [Text("timings", style="bold underline"), timing]
+            row(k, v)
 
         meta = model.meta
         if meta.status is not None or meta.headers or meta.request:
-            http = table()
+            section("http")
             if meta.request:
-                row(http, "request", meta.request)
+                row("request", meta.request)
             if meta.status is not None:
-                row(http, "status", meta.status, "green" if meta.status == 200 else "bold red")
-            shown = [(k, v) for k, v in meta.headers if k.lower() in HEADERS or k.lower().startswith("x-ratelimit")]
-            for k, v in shown:
-                row(http, k.lower(), v)
-            sections += [Text("http", style="bold underline"), http]
+                row("status", meta.status, "green" if meta.status == 200 else "bold red")
+            for k, v in meta.headers:
+                if k.lower() in HEADERS or k.lower().startswith("x-ratelimit"):
+                    row(k.lower(), v)
 
-        problems = table()
-        for ev in model.problems[-20:]:
-            row(problems, f"#{ev.index}", f"line {ev.line}: {ev.error}", "red")
-        for name, count in state.unknown_types.items():
-            row(problems, "note", f"unknown event type {name} ×{count}", "yellow")
-        title = f"problems ({len(model.problems)})" if model.problems else "problems"
-        sections.append(Text(title, style="bold underline red" if model.problems else "bold underline"))
-        if problems.row_count:
+        if model.problems:
+            section(f"problems ({len(model.problems)})", "bold underline red")
             if len(model.problems) > 20:
-                sections.append(Text(f"(the last 20 of {len(model.problems)})", style="dim"))
-            sections.append(problems)
+                row("", f"(the last 20 of {len(model.problems)})", "dim")
+            for ev in model.problems[-20:]:
+                row(f"#{ev.index}", f"line {ev.line}: {ev.error}", "red")
         else:
-            sections.append(Text("none seen", style="dim"))
-        return Group(*sections)
+            section("problems")
+            row("", "none seen", "dim")
+        for name, count in state.unknown_types.items():
+            row("note", f"unknown event type {name} ×{count}", "yellow")
+        return grid

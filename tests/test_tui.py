@@ -1,0 +1,195 @@
+"""Behaviour of the App under Pilot: every key of the replay, detail and time travel, help, quit."""
+
+from __future__ import annotations
+
+from textual.widgets import ContentSwitcher, Markdown
+
+from tests.conftest import SEED_NANO, SEED_O4, make_app, screen_text, wait_until
+from tui.help import HelpScreen
+from widgets.event_list import EventList
+from widgets.message_view import MessageView
+
+O4_TEXT = "Hello there! How can I assist you today?"
+
+
+async def test_replay_streams_and_ends_with_all_panes_filled():
+    app = make_app(SEED_O4)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: 0 < len(app.model.events) < 20)
+        assert not app.player.finished  # it streams: not everything at once
+        await wait_until(pilot, lambda: app.player.finished)
+        text = screen_text(app)
+        assert O4_TEXT in text
+        assert "o4-mini-2025-04-16" in text
+        assert "20/20 events" in text
+        assert "completed" in text
+        assert app.query_one(EventList).count == 20
+        assert O4_TEXT in app.query_one(MessageView).text_area.text
+
+
+async def test_space_pauses_and_resumes():
+    app = make_app(SEED_O4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.events) >= 3)
+        await pilot.press("space")
+        assert app.player.paused
+        held = len(app.model.events)
+        await pilot.pause(0.4)
+        assert len(app.model.events) == held
+        assert "paused" in screen_text(app)
+        await pilot.press("space")
+        assert not app.player.paused
+        await wait_until(pilot, lambda: app.player.finished)
+        assert len(app.model.events) == 20
+
+
+async def test_n_steps_one_event_at_a_time():
+    app = make_app(SEED_O4, paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert app.model.events == []
+        for expected in (1, 2, 3):
+            await pilot.press("n")
+            await wait_until(pilot, lambda: len(app.model.events) == expected)
+        await pilot.pause(0.3)
+        assert len(app.model.events) == 3
+        assert app.query_one(EventList).count == 3
+        assert "3/20 events" in screen_text(app)
+
+
+async def test_plus_and_minus_change_speed():
+    app = make_app(SEED_O4, paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("plus")
+        assert app.player.speed == 2.0
+        await pilot.press("plus", "plus")
+        assert app.player.speed == 8.0
+        await pilot.press("minus", "minus", "minus", "minus")
+        assert app.player.speed == 0.5
+        await pilot.pause(0.1)
+        assert "0.5x" in screen_text(app)
+
+
+async def test_e_jumps_to_the_end():
+    app = make_app(SEED_O4, speed=0.1)  # 20 events would take 15 s at this speed
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.events) >= 1)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.player.finished, timeout=3)
+        assert len(app.model.events) == 20
+        assert O4_TEXT in app.query_one(MessageView).text_area.text
+
+
+async def test_r_restarts_from_the_first_event():
+    app = make_app(SEED_NANO, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        assert "Hello, test!" in app.query_one(MessageView).text_area.text
+        app.player.instant = False
+        app.player.paused = True
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert app.model.events == []
+        assert app.query_one(EventList).count == 0
+        assert "Hello, test!" not in app.query_one(MessageView).text_area.text
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.player.finished)
+        assert len(app.model.events) == 12
+        assert "Hello, test!" in app.query_one(MessageView).text_area.text
+
+
+async def test_enter_shows_detail_and_time_travels_escape_returns_live():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        events = app.query_one(EventList)
+        events.focus()
+        # event 9 is the delta " How": the message as of it is "Hello there! How"
+        await pilot.press("home")
+        for _ in range(9):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.travel == 9
+        ta = app.query_one(MessageView).text_area
+        assert "Hello there! How" in ta.text
+        assert "Hello there! How can" not in ta.text
+        assert ta.selected_text == " How"  # that event's contribution is highlighted
+        assert app.query_one("#right", ContentSwitcher).current == "detail"
+        text = screen_text(app)
+        assert '"delta": " How"' in text
+        assert "time travel @ #9" in text
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.travel is None
+        assert app.query_one("#right", ContentSwitcher).current == "response"
+        assert O4_TEXT in app.query_one(MessageView).text_area.text
+
+
+async def test_following_stops_when_the_user_moves_and_e_follows_again():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        events = app.query_one(EventList)
+        assert events.follow
+        assert events.scroll_y == events.max_scroll_y > 0  # the end of the stream is in view
+        await pilot.press("home")
+        assert not events.follow
+        assert events.scroll_y == 0
+        await pilot.press("end")
+        assert events.follow
+
+
+async def test_m_toggles_markdown_and_raw():
+    app = make_app(SEED_NANO, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        view = app.query_one(MessageView)
+        await pilot.press("m")
+        await pilot.pause(0.3)
+        assert view.markdown_mode
+        assert view.has_class("markdown")
+        assert app.query_one("#markdown-scroll").styles.display == "block"
+        assert view.text_area.styles.display == "none"
+        assert "Hello, test!" in app.query_one(Markdown).source
+        await pilot.press("m")
+        assert not view.markdown_mode
+        assert not view.has_class("markdown")
+
+
+async def test_question_mark_shows_help_and_escape_closes_it():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for key in ("space", "Restart", "Markdown", "time-travel"):
+            assert key in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_q_quits():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        await pilot.pause(0.1)
+    assert app.return_code == 0
+    assert not app.is_running
+
+
+async def test_footer_and_palette_offer_the_actions():
+    app = make_app(SEED_O4, paused=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        for label in ("Pause", "Step", "Faster", "Slower", "End", "Restart", "Markdown", "Help", "Quit"):
+            assert label in text
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for label in ("Pause", "Step", "Restart", "Markdown"):
+            assert label in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Step")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.model.events) == 1)
