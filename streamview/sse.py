@@ -106,8 +106,8 @@ class SSEParser:
             if frame is not None:
                 frame.truncated = True
                 out.append(frame)
-        elif cut_line and out and out[-1].kind == "junk":
-            out[-1].truncated = True
+        if cut_line and self._junk is not None:
+            self._junk.truncated = True
         self._flush_junk(out)
         return out
 
@@ -140,13 +140,15 @@ class SSEParser:
             self._data_lines += 1
         self._sse.decode(line)
 
-    def _dispatch(self) -> Frame | None:
+    def _dispatch(self) -> Frame:
         sse = self._sse.decode("")
         fields, data_lines = self._fields, self._data_lines
         self._fields = self._data_lines = 0
-        if sse is None:  # pragma: no cover - httpx-sse dispatches whenever a field was seen
-            return None
         t, self._next_t = self._next_t, None
+        if sse is None:
+            # httpx-sse dispatches nothing for fields that set nothing (`event:` empty, `retry: abc`, an `id:`
+            # holding NUL): keep the block anyway, flagged as carrying no data
+            return Frame(kind="event", t=t, line=self._event_line, no_data=True)
         return Frame(
             kind="event",
             event=sse.event,

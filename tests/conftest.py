@@ -46,3 +46,45 @@ def screen_text(app) -> str:
 @pytest.fixture
 def seed_o4() -> Path:
     return SEED_O4
+
+
+def screen_segment_texts(app) -> list[str]:
+    """The text of every segment the compositor would send to the terminal for the current screen."""
+    update = app.screen._compositor.render_update(full=True)
+    return [seg.text for line in update.strips for strip in line for seg in strip]
+
+
+def sse(events: list[dict]) -> bytes:
+    """A transcript of ``events`` (payload dicts), in the Responses wire format."""
+    import json as _json
+
+    out = []
+    for ev in events:
+        out.append(f"event: {ev['type']}\ndata: {_json.dumps(ev, separators=(',', ':'))}\n\n")
+    return "".join(out).encode()
+
+
+def message_stream(deltas: list[str], *, model: str = "test-model", instructions: str = "be brief", seq_start: int = 0) -> list[dict]:
+    """A complete, valid Responses stream of one message built from ``deltas``."""
+    rid, mid = "resp_test", "msg_test"
+    text = "".join(deltas)
+    base = {"id": rid, "object": "response", "created_at": 1752774614, "model": model, "instructions": instructions, "output": [], "usage": None}
+    evs = [
+        {"type": "response.created", "response": {**base, "status": "in_progress"}},
+        {"type": "response.in_progress", "response": {**base, "status": "in_progress"}},
+        {"type": "response.output_item.added", "output_index": 0, "item": {"id": mid, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}},
+        {"type": "response.content_part.added", "item_id": mid, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "annotations": [], "text": ""}},
+    ]
+    for d in deltas:
+        evs.append({"type": "response.output_text.delta", "item_id": mid, "output_index": 0, "content_index": 0, "delta": d, "logprobs": []})
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+    item = {"id": mid, "type": "message", "status": "completed", "content": [part], "role": "assistant"}
+    evs += [
+        {"type": "response.output_text.done", "item_id": mid, "output_index": 0, "content_index": 0, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", "item_id": mid, "output_index": 0, "content_index": 0, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.completed", "response": {**base, "status": "completed", "output": [item], "usage": {"input_tokens": 5, "output_tokens": len(deltas), "total_tokens": 5 + len(deltas)}}},
+    ]
+    for i, ev in enumerate(evs):
+        ev["sequence_number"] = seq_start + i
+    return evs

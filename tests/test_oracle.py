@@ -5,8 +5,8 @@ server on 127.0.0.1 and consumed by ``openai.OpenAI().responses.stream(...)``. T
 ``streamview.source.read_events`` and folded by ``streamview.assemble.assemble``. The two must agree on:
 
 - the final response (the SDK's copy comes from the terminal event): every item's id, type, status, message text
-  per content part, refusal, function-call name / call_id / arguments, reasoning summary texts; the response
-  status, usage and error;
+  and annotations per content part, refusal, function-call name / call_id / arguments, reasoning summary texts; the
+  response status, usage, error and incomplete_details;
 - the SDK's mid-stream snapshots: after each ``output_text.delta`` / ``function_call_arguments.delta`` the SDK
   re-emits the event with ``snapshot`` (the text so far); streamview's block text right after the same event
   (matched by ``sequence_number``) must be equal;
@@ -174,7 +174,10 @@ def _usage_view(usage: Any) -> dict | None:
 def sdk_item_view(item: Any) -> dict:
     view: dict[str, Any] = {"id": item.id, "type": item.type}
     if item.type == "message":
-        view["parts"] = [(c.type, c.refusal if c.type == "refusal" else c.text) for c in item.content]
+        view["parts"] = [
+            (c.type, c.refusal if c.type == "refusal" else c.text, [a.to_dict() for a in getattr(c, "annotations", None) or []])
+            for c in item.content
+        ]
         view["text"] = "".join(c.text for c in item.content if c.type == "output_text")
         view["refusal"] = "".join(c.refusal for c in item.content if c.type == "refusal")
     elif item.type == "function_call":
@@ -187,7 +190,7 @@ def sdk_item_view(item: Any) -> dict:
 def our_item_view(item: Any) -> dict:
     view: dict[str, Any] = {"id": item.id, "type": item.type}
     if item.type == "message":
-        view["parts"] = [(b.kind, b.text) for b in item.ordered_blocks() if b.key[0] == "content"]
+        view["parts"] = [(b.kind, b.text, b.annotations) for b in item.ordered_blocks() if b.key[0] == "content"]
         view["text"] = item.text_of("output_text")
         view["refusal"] = item.text_of("refusal")
     elif item.type == "function_call":
@@ -209,8 +212,9 @@ def compare_final(response: Any, state: ResponseState) -> None:
     assert [i.output_index for i in ours] == list(range(len(ours)))
     assert [our_item_view(i) for i in ours] == [sdk_item_view(i) for i in response.output]
     for mine, theirs in zip(ours, response.output):
-        if getattr(theirs, "status", None) is not None:
-            assert mine.status == theirs.status, mine.id
+        assert (mine.status or None) == getattr(theirs, "status", None), mine.id
+    details = response.incomplete_details
+    assert state.response.get("incomplete_details") == (details.to_dict() if details is not None else None)
 
 
 def compare_snapshots(events: list[StreamEvent], run: SdkRun) -> None:

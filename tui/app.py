@@ -111,7 +111,7 @@ class StreamviewApp(App[int]):
         if self.travel is not None:
             return f"time travel @ #{self.travel}"
         if p.finished:
-            return "ended"
+            return "ended" if self.model.state.terminal_event is not None else "ended, no terminal event"
         if p.paused:
             return "paused"
         return "streaming" if self.model.events else "waiting"
@@ -125,7 +125,7 @@ class StreamviewApp(App[int]):
         streaming = not self.player.finished
         with self.batch_update():
             self.query_one(EventList).sync(len(model.events))
-            self.query_one(MessageView).update_live(model.state, streaming and not self.player.paused)
+            self.query_one(MessageView).update_live(model.state, streaming)
             extra = {"speed": f"{self.player.speed:g}x"}
             if self.player.read_error:
                 extra["source"] = self.player.read_error

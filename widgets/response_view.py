@@ -127,7 +127,7 @@ class ResponseView(VerticalScroll):
             row("output", _v(u.get("output_tokens")) + (f" ({reasoning_t} reasoning)" if reasoning_t is not None else ""))
             row("total", u.get("total_tokens"))
         else:
-            row("usage", "- (comes with the terminal event)", "dim")
+            row("tokens", "- (comes with the terminal event)", "dim")
 
         section("timings")
         row("events", f"{len(model.events):,} ({model.delta_count:,} deltas)")
