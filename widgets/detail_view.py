@@ -22,13 +22,17 @@ def render_detail(ev: StreamEvent) -> Group:
     head.append(f"  line {ev.line}")
     if ev.t is not None:
         head.append(f"  t {ev.t:.3f}s" + (" (replay pace)" if ev.t_synthetic else ""))
-    parts = [head, Text(visible_line(f"{ev.kind}: {ev.type}  (SSE event: {ev.name})"), style="dim")]
+    kind = ev.type if ev.kind == "event" and ev.name == ev.type else f"{ev.type}  (SSE event: {ev.name})"
+    parts = [head, Text(visible_line(kind), style="dim")]
     if ev.error:
         parts.append(Text(visible_line(ev.error), style="bold red"))
     if ev.payload is not None:
         dumped = json.dumps(ev.payload, indent=2, ensure_ascii=False)
         try:
-            parts.append(JSON(visible(dumped), indent=2))
+            pretty = JSON(visible(dumped), indent=2)
+            pretty.text.no_wrap = False
+            pretty.text.overflow = "fold"  # long strings wrap inside the pane instead of running off it
+            parts.append(pretty)
         except ValueError:
             parts.append(Text(visible(dumped)))
     else:

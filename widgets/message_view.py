@@ -153,13 +153,14 @@ class MessageView(Vertical):
         self._tail = None
         self._seen.clear()
         self._md_source = None
-        self.text_area.load_text("")
+        self._load(self.text_area, "")
 
     def update_live(self, state: ResponseState, streaming: bool) -> None:
         """Bring the pane up to date with ``state``: one insert per frame when only the tail grew."""
         ta = self.text_area
         if self._travel:
             return
+        following = ta.scroll_y >= ta.max_scroll_y  # the user has not scrolled up to read
         if state.structure != self._structure or self._tail is None:
             self._rebuild(state)
         else:
@@ -173,10 +174,10 @@ class MessageView(Vertical):
                     ta.insert(visible(new), ta.document.end, maintain_selection_offset=False)
             elif changed:
                 self._rebuild(state)
-        ta.show_cursor = streaming
-        if streaming:
+        ta.show_cursor = streaming  # the cursor marks the growing end while streaming
+        if following:
             ta.move_cursor(ta.document.end, record_width=False)
-            ta.scroll_cursor_visible()
+            ta.call_after_refresh(ta.scroll_end, animate=False, immediate=True, x_axis=False)
         self._md_state = state
 
     def on_mount(self) -> None:
@@ -198,7 +199,7 @@ class MessageView(Vertical):
 
     def _rebuild(self, state: ResponseState) -> None:
         pieces, spans = render_document(state)
-        self.text_area.load_text("".join(pieces))
+        self._load(self.text_area, "".join(pieces))
         self._structure = state.structure
         self._seen = {id(b): len(b.chunks) for item in state.items.values() for b in item.blocks.values()}
         self._tail = None
@@ -212,6 +213,13 @@ class MessageView(Vertical):
             # nothing can be appended in place: rebuild on the next change
             self._structure = -1 if state.items else state.structure
 
+    @staticmethod
+    def _load(ta: TextArea, text: str) -> None:
+        # TextArea.load_text clears its line cache but asks for no repaint: a document of the same shape would
+        # stay on screen until something else repainted the widget
+        ta.load_text(text)
+        ta.refresh()
+
     # -- time travel -------------------------------------------------------------------------------------------
     def show_state(self, state: ResponseState, event_index: int) -> None:
         """Show ``state`` (as of ``event_index``) and select what that event contributed."""
@@ -219,7 +227,7 @@ class MessageView(Vertical):
         pieces, spans = render_document(state)
         doc = "".join(pieces)
         ta = self.text_area
-        ta.load_text(doc)
+        self._load(ta, doc)
         ta.show_cursor = False
         for item, block, start in spans:
             if block.last_event == event_index and block.chunks:
