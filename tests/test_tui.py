@@ -193,3 +193,34 @@ async def test_footer_and_palette_offer_the_actions():
         await pilot.press(*"Step")
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(app.model.events) == 1)
+
+
+FIXTURE_FILES = sorted((SEED_O4.parent.parent.parent / "tests" / "fixtures" / "responses").glob("*.sse"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.stem)
+async def test_every_fixture_replays_into_the_panes(path):
+    """Function calls, reasoning summaries, refusals, incomplete and failed streams all reach the message pane."""
+    from streamview.assemble import assemble
+    from streamview.sanitize import visible
+    from streamview.source import read_events
+
+    with open(path, "rb") as fp:
+        expected = assemble(read_events(fp)[0])
+    app = make_app(path, instant=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        shown = app.query_one(MessageView).text_area.text
+        for item in expected.ordered_items():
+            assert item.type in shown
+            for block in item.blocks.values():
+                first_line = visible(block.text).split("\n")[0].strip()
+                if block.kind not in ("arguments", "input"):  # those are shown pretty-printed
+                    assert first_line in shown, (item.type, block.kind)
+        if expected.status:
+            assert expected.status in screen_text(app)
+        if expected.error:
+            assert "── error" in shown
