@@ -9,6 +9,7 @@ as of an event and selects that event's contribution.
 from __future__ import annotations
 
 import json
+import time
 
 from textual.containers import Vertical
 from textual.widgets import Markdown, Static, TextArea
@@ -17,7 +18,7 @@ from textual.widgets.text_area import Selection
 from streamview.assemble import Block, Item, ResponseState
 from streamview.sanitize import visible
 
-MARKDOWN_LIMIT = 200_000  # characters: beyond this the Markdown view falls back to raw text
+MARKDOWN_LIMIT = 40_000  # characters: beyond this the Markdown view shows only the end of the message
 
 _BLOCK_LABEL = {
     "summary_text": "summary",
@@ -182,10 +183,14 @@ class MessageView(Vertical):
 
     def on_mount(self) -> None:
         self._md_state: ResponseState | None = None
+        self._md_busy = False
+        self._md_next = 0.0
         self.set_interval(0.5, self._markdown_tick)
 
     def _markdown_tick(self) -> None:
         """Markdown is re-rendered from the assembled text at most twice a second, never per delta."""
+        if self._md_busy or time.monotonic() < self._md_next:
+            return
         if self.markdown_mode and self._md_state is not None and not self._travel:
             self._update_markdown(self._md_state)
 
@@ -266,9 +271,20 @@ class MessageView(Vertical):
         doc = markdown_document(state)
         note = self.query_one("#md-note", Static)
         if len(doc) > MARKDOWN_LIMIT:
-            note.update(f"message is {len(doc):,} characters: Markdown shows the first {MARKDOWN_LIMIT:,} (m for raw)")
+            note.update(f"message is {len(doc):,} characters: Markdown shows the last {MARKDOWN_LIMIT:,} (m for raw)")
             note.display = True
-            doc = doc[:MARKDOWN_LIMIT]
+            tail = doc[-MARKDOWN_LIMIT:]
+            cut = tail.find("\n\n")  # start at a paragraph boundary so the first block parses as it would in full
+            doc = tail[cut + 2 :] if 0 <= cut < MARKDOWN_LIMIT // 2 else tail
         else:
             note.display = False
+        started = time.monotonic()
+        self._md_busy = True
+
+        def done() -> None:
+            # the next re-render waits at least four times as long as this one took: Markdown never starves keys
+            self._md_busy = False
+            self._md_next = time.monotonic() + max(0.5, 4 * (time.monotonic() - started))
+
         self.query_one("#markdown", Markdown).update(doc)
+        self.call_after_refresh(done)

@@ -82,7 +82,7 @@ class ResponseView(VerticalScroll):
         row("id", state.id or None)
         row("model", state.model or None)
         status_style = {"completed": "green", "failed": "bold red", "incomplete": "yellow"}.get(state.status)
-        row("status", state.status or "waiting", status_style)
+        row("status", state.status or "- (no lifecycle event yet)", status_style)
         created = resp.get("created_at")
         if isinstance(created, (int, float)) and not isinstance(created, bool):
             try:
