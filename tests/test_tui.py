@@ -191,6 +191,9 @@ async def test_footer_and_palette_offer_the_actions():
             assert label in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Step")
+        from textual.command import CommandList
+
+        await wait_until(pilot, lambda: app.screen.query(CommandList) and app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(app.model.events) == 1)
 

@@ -15,7 +15,6 @@ EXTRA_KEYS = [
     ("pgup/pgdn, home", "page through events, go to the first"),
     ("end", "follow the end of the stream again"),
     ("enter / click", "show the event's JSON and time-travel the message to it"),
-    ("escape", "back to live"),
     ("ctrl+p", "command palette (every action below is there)"),
     ("ctrl+c", "copy the selected text"),
     ("ctrl+q", "quit"),
