@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import BinaryIO, Callable
+from typing import AsyncIterator, BinaryIO, Callable
 
 from streamview.events import StreamEvent
+from streamview.live import LiveSource
 from streamview.source import CHUNK, EventReader, SourceError
-from streamview.sse import TranscriptMeta
+from streamview.sse import Frame, TranscriptMeta
 
 DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
@@ -23,16 +24,21 @@ INSTANT_BATCH = 500  # events emitted between yields to the event loop when not 
 class Player:
     def __init__(
         self,
-        fp: BinaryIO,
+        fp: BinaryIO | None = None,
         *,
+        live: LiveSource | None = None,
+        on_frame: Callable[[Frame, StreamEvent], None] | None = None,
         speed: float = 1.0,
         instant: bool = False,
         paused: bool = False,
         pace: float = DEFAULT_PACE,
     ) -> None:
+        """Replay ``fp`` (a transcript file, stdin, a FIFO), or play ``live`` events as they arrive (no pacing:
+        they come in real time; pause, step and restart still work on what has arrived)."""
         self.fp = fp
+        self.live = live
         self.speed = speed
-        self.instant = instant
+        self.instant = instant or live is not None
         self.paused = paused
         self.pace = pace
         self.buffer: list[StreamEvent] = []
@@ -40,7 +46,7 @@ class Player:
         self.eof = False
         self.read_error: str | None = None
         self.finished = False
-        self._reader = EventReader()
+        self._reader = EventReader(clock=live.elapsed if live is not None else None, on_frame=on_frame)
         self._wake = asyncio.Event()
         self._steps = 0
         self._skip = False
@@ -51,7 +57,12 @@ class Player:
     # -- what the UI reads -------------------------------------------------------------------------------------
     @property
     def meta(self) -> TranscriptMeta:
-        return self._reader.meta
+        return self.live.meta if self.live is not None else self._reader.meta
+
+    @property
+    def interrupted(self) -> bool:
+        """The source failed after some events had arrived (a dropped connection)."""
+        return self.read_error is not None and bool(self.buffer)
 
     @property
     def total(self) -> int | None:
@@ -96,29 +107,47 @@ class Player:
         self._poke()
 
     # -- running -----------------------------------------------------------------------------------------------
-    async def run(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None = None) -> None:
-        """Read and play until cancelled. ``on_finish`` is called each time playback reaches the end of input."""
+    async def run(
+        self,
+        emit: Callable[[StreamEvent], None],
+        on_finish: Callable[[], None] | None = None,
+        *,
+        until_finished: bool = False,
+    ) -> None:
+        """Read and play until cancelled (or, with ``until_finished``, until the end of input is played).
+        ``on_finish`` is called each time playback reaches the end of input."""
         reader = asyncio.create_task(self._read())
         try:
-            await self._play(emit, on_finish)
+            await self._play(emit, on_finish, until_finished)
         finally:
             reader.cancel()
+            try:
+                await reader
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _file_chunks(self) -> AsyncIterator[bytes]:
+        assert self.fp is not None
+        read = getattr(self.fp, "read1", self.fp.read)
+        while True:
+            try:
+                chunk = await asyncio.to_thread(read, CHUNK)
+            except (OSError, ValueError) as exc:
+                raise SourceError(f"read failed: {getattr(exc, 'strerror', None) or exc}") from None
+            if not chunk:
+                return
+            yield chunk
 
     async def _read(self) -> None:
-        read = getattr(self.fp, "read1", self.fp.read)
+        chunks = self.live.chunks() if self.live is not None else self._file_chunks()
         try:
-            while True:
-                try:
-                    chunk = await asyncio.to_thread(read, CHUNK)
-                except (OSError, ValueError) as exc:
-                    raise SourceError(f"read failed: {getattr(exc, 'strerror', None) or exc}") from None
-                if not chunk:
-                    break
+            async for chunk in chunks:
                 self._add(self._reader.feed(chunk))
-            self._add(self._reader.finish())
         except SourceError as exc:
             self.read_error = str(exc)
         finally:
+            # whatever the end, what was received is kept: a cut-off last event included
+            self._add(self._reader.finish())
             self.eof = True
             self._wake.set()
 
@@ -135,7 +164,7 @@ class Player:
         self._anchor_wall = time.monotonic()
         self._anchor_t = self._last_t
 
-    async def _play(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None) -> None:
+    async def _play(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None, until_finished: bool) -> None:
         self._reanchor()
         burst = 0
         while True:
@@ -145,6 +174,8 @@ class Player:
                     self._skip = False
                     if on_finish is not None:
                         on_finish()
+                if until_finished and self.finished:
+                    return
                 self._wake.clear()
                 await self._wake.wait()
                 continue

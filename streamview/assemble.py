@@ -142,6 +142,7 @@ class ResponseState:
         self.structure = 0  # bumped when an item or block appears or an item changes state
         self.unknown_types: dict[str, int] = {}
         self.first_delta_event: int | None = None
+        self.last_delta: tuple[Item, Block] | None = None  # where the latest delta went
 
     # -- reading -----------------------------------------------------------------------------------------------
     @property
@@ -171,26 +172,40 @@ class ResponseState:
         }
 
     def text(self) -> str:
-        """The assembled text of every output item, for `print`."""
-        parts = []
-        for item in self.ordered_items():
-            if item.type == "message":
-                text = item.text_of("output_text")
-                refusal = item.text_of("refusal")
-                if text:
-                    parts.append(text)
-                if refusal:
-                    parts.append(f"[refusal] {refusal}")
-            elif item.type == "reasoning":
-                for b in item.ordered_blocks():
-                    if b.text:
-                        parts.append(f"[reasoning {b.kind.replace('_text', '')}] {b.text}")
-            else:
-                body = item.text_of("arguments", "input", "code", "command")
-                label = f"{item.type} {item.name}".strip()
-                if body:
-                    parts.append(f"[{label}] {body}")
-        return "\n\n".join(parts)
+        """The assembled text of every output item, for `print` (and what `--plain` streams)."""
+        out: list[str] = []
+        prev: tuple[Item, Block] | None = None
+        for item, block in self.printable_blocks():
+            text = block.text
+            if not text:
+                continue
+            out.append(separator(prev, item, block) + text)
+            prev = (item, block)
+        return "".join(out)
+
+    def printable_blocks(self) -> list[tuple[Item, Block]]:
+        return [(item, b) for item in self.ordered_items() for b in item.ordered_blocks() if b.kind in PRINTED_KINDS]
+
+
+PRINTED_KINDS = frozenset({"output_text", "refusal", "summary_text", "reasoning_text", "arguments", "input", "code", "command"})
+
+
+def block_label(item: Item, block: Block) -> str:
+    if item.type == "message":
+        return "" if block.kind == "output_text" else "[refusal] "
+    if item.type == "reasoning":
+        return f"[reasoning {block.kind.removesuffix('_text')}] "
+    return f"[{(item.type + ' ' + item.name).strip()}] "
+
+
+def separator(prev: tuple[Item, Block] | None, item: Item, block: Block) -> str:
+    """What goes before ``block``'s text when it follows ``prev``: the output_text parts of one message run on
+    (as the SDK's ``output_text`` joins them); anything else starts a paragraph with its label."""
+    if prev is None:
+        return block_label(item, block)
+    if prev[0] is item and prev[1].kind == block.kind == "output_text":
+        return ""
+    return "\n\n" + block_label(item, block)
 
 
 class ResponseAssembler:
@@ -288,9 +303,13 @@ class ResponseAssembler:
             self.state.structure += 1
         return b
 
-    def _note_delta(self, ev: StreamEvent) -> None:
-        if self.state.first_delta_event is None:
-            self.state.first_delta_event = ev.index
+    def _append(self, item: Item, key: tuple, kind: str, delta: str, ev: StreamEvent) -> None:
+        block = self._block(item, key, kind)
+        block.append(delta, ev.index)
+        st = self.state
+        st.last_delta = (item, block)
+        if st.first_delta_event is None:
+            st.first_delta_event = ev.index
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def _lifecycle(self, ev: StreamEvent, p: dict) -> None:
@@ -436,8 +455,7 @@ class ResponseAssembler:
             if not isinstance(delta, str):
                 return
             item = self._item_for(ev, p, guess)
-            self._block(item, ("content", _int(p.get("content_index"))), kind).append(delta, ev.index)
-            self._note_delta(ev)
+            self._append(item, ("content", _int(p.get("content_index"))), kind, delta, ev)
 
         return handle
 
@@ -471,8 +489,7 @@ class ResponseAssembler:
         if not isinstance(delta, str):
             return
         item = self._item_for(ev, p, "reasoning")
-        self._block(item, ("summary", _int(p.get("summary_index"))), "summary_text").append(delta, ev.index)
-        self._note_delta(ev)
+        self._append(item, ("summary", _int(p.get("summary_index"))), "summary_text", delta, ev)
 
     def _summary_done(self, ev: StreamEvent, p: dict) -> None:
         item = self._item_for(ev, p, "reasoning")
@@ -486,8 +503,7 @@ class ResponseAssembler:
             if not isinstance(delta, str):
                 return
             item = self._item_for(ev, p, ev.type.split(".")[1].removesuffix("_arguments").removesuffix("_input").removesuffix("_code"))
-            self._block(item, (kind,), kind).append(delta, ev.index)
-            self._note_delta(ev)
+            self._append(item, (kind,), kind, delta, ev)
 
         return handle
 
@@ -514,10 +530,10 @@ class ResponseAssembler:
 
     def _shell_command(self, ev: StreamEvent, p: dict) -> None:
         item = self._item_for(ev, p, "shell_call")
-        b = self._block(item, ("command", _int(p.get("command_index"))), "command")
+        key = ("command", _int(p.get("command_index")))
+        b = self._block(item, key, "command")
         if ev.type.endswith(".delta") and isinstance(p.get("delta"), str):
-            b.append(p["delta"], ev.index)
-            self._note_delta(ev)
+            self._append(item, key, "command", p["delta"], ev)
         elif isinstance(p.get("command"), str):
             if ev.type.endswith(".added") and p["command"] and not b.chunks:
                 b.append(p["command"], ev.index)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .events import StreamEvent, parse_frame
-from .sse import SSEParser
+from .sse import Frame, SSEParser
 
 CHUNK = 64 * 1024
 
@@ -48,11 +48,17 @@ def iter_chunks(fp: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
 
 
 class EventReader:
-    """Turns byte chunks into numbered ``StreamEvent``s; keeps the transcript header (``meta``)."""
+    """Turns byte chunks into numbered ``StreamEvent``s; keeps the transcript header (``meta``).
 
-    def __init__(self) -> None:
-        self.parser = SSEParser()
+    ``clock`` (live sources) stamps each event with its arrival time; ``on_frame`` sees every decoded frame with its
+    event as it is decoded, with the raw lines kept (the recorder writes them).
+    """
+
+    def __init__(self, clock: Callable[[], float] | None = None, on_frame: Callable[[Frame, StreamEvent], None] | None = None) -> None:
+        self.parser = SSEParser(keep_raw=on_frame is not None)
         self.count = 0
+        self.clock = clock
+        self.on_frame = on_frame
 
     @property
     def meta(self):
@@ -64,10 +70,16 @@ class EventReader:
     def finish(self) -> list[StreamEvent]:
         return self._number(self.parser.finish())
 
-    def _number(self, frames) -> list[StreamEvent]:
+    def _number(self, frames: list[Frame]) -> list[StreamEvent]:
         out = []
+        now = self.clock() if (self.clock is not None and frames) else None
         for frame in frames:
-            out.append(parse_frame(frame, self.count))
+            ev = parse_frame(frame, self.count)
+            if now is not None and ev.t is None:
+                ev.t = now
+            if self.on_frame is not None:
+                self.on_frame(frame, ev)
+            out.append(ev)
             self.count += 1
         return out
 

@@ -42,6 +42,7 @@ class Frame:
     truncated: bool = False
     text: str = ""  # comment text, or the first line of a junk run
     count: int = 1  # number of lines in a junk run
+    raw: str = ""  # the lines as received (only when the parser keeps them, for recording)
 
 
 @dataclass
@@ -59,7 +60,9 @@ class SSEParser:
     """Incremental decoder: ``feed(bytes)`` / ``feed_text(str)`` return the frames completed so far; ``finish()``
     returns what the end of input completes (a cut-off event included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_raw: bool = False) -> None:
+        self.keep_raw = keep_raw
+        self._raw: list[str] = []
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._lines = SSELineDecoder()
         self._sse = SSEDecoder()
@@ -124,15 +127,23 @@ class SSEParser:
         if line[0] == ":":
             self._flush_junk(out)
             self._comment(line[1:].removeprefix(" "), out)
+            if self.keep_raw and out and out[-1].kind == "comment" and out[-1].line == self._line_no:
+                out[-1].raw = line
             return
         name = line.partition(":")[0]
         if name not in _FIELDS:
             if self._junk is None:
                 self._junk = Frame(kind="junk", line=self._line_no, text=line[:JUNK_SAMPLE], count=1)
+                if self.keep_raw:
+                    self._junk.raw = line
             else:
                 self._junk.count += 1
+                if self.keep_raw:
+                    self._junk.raw += "\n" + line
             return
         self._flush_junk(out)
+        if self.keep_raw:
+            self._raw.append(line)
         if self._fields == 0:
             self._event_line = self._line_no
         self._fields += 1
@@ -145,11 +156,14 @@ class SSEParser:
         fields, data_lines = self._fields, self._data_lines
         self._fields = self._data_lines = 0
         t, self._next_t = self._next_t, None
+        raw = "\n".join(self._raw)
+        self._raw.clear()
         if sse is None:
             # httpx-sse dispatches nothing for fields that set nothing (`event:` empty, `retry: abc`, an `id:`
             # holding NUL): keep the block anyway, flagged as carrying no data
-            return Frame(kind="event", t=t, line=self._event_line, no_data=True)
+            return Frame(kind="event", t=t, line=self._event_line, no_data=True, raw=raw)
         return Frame(
+            raw=raw,
             kind="event",
             event=sse.event,
             data=sse.data,

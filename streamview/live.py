@@ -1,0 +1,210 @@
+"""The live source: ``POST {base}/responses`` with ``"stream": true`` through httpx and httpx-sse.
+
+The response body goes through the same decoder as a transcript (``sse.SSEParser``, built on httpx-sse's own
+decoders), so a replay shows exactly what the live run showed. Failures become ``LiveError`` with one plain line:
+the HTTP status and the server's own error message, a refused connection, a name that does not resolve, a read
+timeout, or a connection dropped mid-stream. The API key is sent and nowhere else: it is redacted from every
+message, and never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Mapping
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from .source import SourceError
+from .sse import TranscriptMeta
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4.1-nano"
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization", "cookie", "set-cookie"})
+
+
+class LiveError(SourceError):
+    """A live request that failed: ``kind`` is http, refused, dns, timeout, dropped, connect or protocol."""
+
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+class RequestError(ValueError):
+    """The command line asked for a request that cannot be made (bad --body, bad --header, no key)."""
+
+
+@dataclass
+class LiveRequest:
+    url: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)  # may hold the key: never print or record these
+    secrets: list[str] = field(default_factory=list)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+
+def build_request(
+    prompt: str,
+    *,
+    model: str | None = None,
+    instructions: str | None = None,
+    reasoning_effort: str | None = None,
+    max_output_tokens: int | None = None,
+    temperature: float | None = None,
+    body: str | None = None,
+    base_url: str | None = None,
+    headers: list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LiveRequest:
+    env = os.environ if env is None else env
+    base = (base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    payload: dict[str, Any] = {"model": model or DEFAULT_MODEL, "input": prompt}
+    if instructions is not None:
+        payload["instructions"] = instructions
+    if reasoning_effort is not None:
+        payload["reasoning"] = {"effort": reasoning_effort}
+    if max_output_tokens is not None:
+        payload["max_output_tokens"] = max_output_tokens
+    if temperature is not None:
+        payload["temperature"] = temperature
+    if body:
+        payload.update(_read_body(body))
+    payload["stream"] = True
+
+    extra: dict[str, str] = {}
+    for h in headers or []:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise RequestError(f"--header {h!r}: expected 'Name: value'")
+        extra[name.strip()] = value.strip()
+    secrets = [v for k, v in extra.items() if k.lower() in SECRET_HEADERS]
+    has_auth = any(k.lower() in ("authorization", "api-key") for k in extra)
+    key = env.get("OPENAI_API_KEY", "")
+    if not has_auth:
+        if not key:
+            raise RequestError("OPENAI_API_KEY is not set: export it (or pass --header 'Authorization: Bearer ...')")
+        extra["Authorization"] = f"Bearer {key}"
+    if key:
+        secrets.append(key)
+    for v in list(secrets):
+        if v.lower().startswith("bearer "):
+            secrets.append(v[7:].strip())
+    return LiveRequest(url=f"{base}/responses", body=payload, headers=extra, secrets=secrets)
+
+
+def _read_body(spec: str) -> dict[str, Any]:
+    text = spec
+    if spec.startswith("@"):
+        try:
+            with open(spec[1:], encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise RequestError(f"--body {spec}: {exc.strerror or exc}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise RequestError(f"--body is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise RequestError("--body must be a JSON object")
+    return value
+
+
+def http_error_message(status: int, reason: str, body: bytes) -> str:
+    """``HTTP 401 Unauthorized: <the server's own message> (<type or code>)``."""
+    detail = ""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            msg = err.get("message")
+            code = err.get("code") or err.get("type")
+            detail = str(msg) if msg else ""
+            if code:
+                detail = f"{detail} ({code})" if detail else str(code)
+        elif isinstance(err, str):
+            detail = err
+    if not detail:
+        detail = body.decode("utf-8", "replace").strip().replace("\n", " ")[:200]
+    head = f"HTTP {status} {reason}".rstrip()
+    return f"{head}: {detail}" if detail else head
+
+
+def _connect_failure(exc: Exception, url: str) -> LiveError:
+    host = httpx.URL(url).host
+    port = httpx.URL(url).port
+    where = f"{host}:{port}" if port else host
+    chain = []
+    e: BaseException | None = exc
+    while e is not None and len(chain) < 6:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    text = " ".join(str(c) for c in chain).lower()
+    import socket
+
+    if any(isinstance(c, socket.gaierror) for c in chain) or "name or service not known" in text or "name resolution" in text or "nodename nor servname" in text or "no address associated" in text:
+        return LiveError("dns", f"could not resolve host {host!r} (DNS lookup failed)")
+    if any(isinstance(c, ConnectionRefusedError) for c in chain) or "refused" in text:
+        return LiveError("refused", f"connection refused by {where}: is the server running?")
+    return LiveError("connect", f"could not connect to {where}: {exc}")
+
+
+class LiveSource:
+    """An async source of the response body's bytes, with the HTTP status and headers in ``meta``."""
+
+    def __init__(self, request: LiveRequest, *, read_timeout: float = 60.0, connect_timeout: float = 10.0) -> None:
+        self.request = request
+        self.read_timeout = read_timeout
+        self.connect_timeout = connect_timeout
+        self.meta = TranscriptMeta(recorded=True, request=f"POST {request.url}", request_body=json.dumps(request.body, ensure_ascii=False))
+        self._t0 = time.monotonic()
+        self.bytes_received = 0
+
+    def elapsed(self) -> float:
+        """Seconds since the request was sent: the arrival time of an event."""
+        return round(time.monotonic() - self._t0, 4)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        req = self.request
+        timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+        self._t0 = time.monotonic()
+        try:
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                async with aconnect_sse(client, "POST", req.url, json=req.body, headers=req.headers) as source:
+                    response = source.response
+                    self.meta.status = response.status_code
+                    self.meta.headers = [(k, v) for k, v in response.headers.items() if k.lower() not in SECRET_HEADERS]
+                    if response.status_code >= 400:
+                        body = await response.aread()
+                        message = http_error_message(response.status_code, response.reason_phrase, body)
+                        raise LiveError("http", req.redact(message), response.status_code)
+                    async for chunk in response.aiter_bytes():
+                        self.bytes_received += len(chunk)
+                        yield chunk
+        except LiveError:
+            raise
+        except httpx.ConnectTimeout:
+            raise LiveError("timeout", f"connect timeout: no connection to {httpx.URL(req.url).host} within {self.connect_timeout:g}s") from None
+        except httpx.ReadTimeout:
+            what = "mid-stream" if self.bytes_received else "before the first byte"
+            raise LiveError("timeout", f"read timeout: the server sent nothing for {self.read_timeout:g}s ({what})") from None
+        except httpx.ConnectError as exc:
+            raise _connect_failure(exc, req.url) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            if self.bytes_received:
+                raise LiveError("dropped", f"connection dropped mid-stream after {self.bytes_received:,} bytes ({req.redact(str(exc)) or type(exc).__name__})") from None
+            raise LiveError("protocol", f"the server closed the connection without a response ({req.redact(str(exc)) or type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise LiveError("protocol", req.redact(f"{type(exc).__name__}: {exc}")) from None
