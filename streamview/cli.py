@@ -8,7 +8,10 @@ import sys
 from importlib import resources
 
 from . import __version__
+from .live import DEFAULT_MODEL, RequestError, build_request
 from .source import SourceError, open_transcript, read_events
+
+COMMANDS = ("demo", "replay", "live", "serve", "print")
 
 EXAMPLES = {
     "o4-mini-hello": "o4-mini-hello.sse",
@@ -43,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--speed", type=float, default=1.0, help="playback speed factor (default 1)")
         p.add_argument("--instant", action="store_true", help="no pacing: load every event at once")
         p.add_argument("--paused", action="store_true", help="start paused (space plays, n steps)")
+        p.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
 
     demo = sub.add_parser("demo", help="replay a bundled example transcript (no network, no key)")
     demo.add_argument("name", nargs="?", default=DEFAULT_EXAMPLE, help=f"example name: {', '.join(EXAMPLES)}")
@@ -54,6 +58,28 @@ def build_parser() -> argparse.ArgumentParser:
     pacing(replay)
     replay.set_defaults(func=cmd_replay)
 
+    live = sub.add_parser("live", help="stream a live Responses API call (also: streamview PROMPT)")
+    live.add_argument("prompt", help="the input text")
+    live.add_argument("--model", help=f"model (default {DEFAULT_MODEL})")
+    live.add_argument("--instructions", help="system instructions")
+    live.add_argument("--reasoning-effort", choices=["none", "minimal", "low", "medium", "high", "xhigh"], help="reasoning effort (reasoning models)")
+    live.add_argument("--max-output-tokens", type=int, help="cap on output tokens")
+    live.add_argument("--temperature", type=float, help="sampling temperature")
+    live.add_argument("--body", help="extra request fields: a JSON object, or @FILE holding one")
+    live.add_argument("--base-url", help="API base URL (default $OPENAI_BASE_URL or https://api.openai.com/v1)")
+    live.add_argument("--header", action="append", default=[], metavar="'K: V'", help="extra request header (repeatable)")
+    live.add_argument("--save", metavar="FILE", help="record the transcript to FILE as it arrives")
+    live.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
+    live.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for data before giving up (default 120)")
+    live.set_defaults(func=cmd_live)
+
+    srv = sub.add_parser("serve", help="serve a transcript over HTTP as a Responses endpoint (POST /v1/responses)")
+    srv.add_argument("file", help="transcript file")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+    srv.add_argument("--speed", type=float, default=1.0, help="timing speed factor (default 1)")
+    srv.set_defaults(func=cmd_serve)
+
     prt = sub.add_parser("print", help="headless: print the assembled text (or --json the final response state)")
     prt.add_argument("file", help="transcript file, or - for stdin")
     prt.add_argument("--json", action="store_true", help="print the final response state as JSON")
@@ -62,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT`
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
@@ -73,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"streamview: {exc}".replace("streamview: streamview", "streamview"), file=sys.stderr)
         return 2
-    except SourceError as exc:
+    except (SourceError, RequestError) as exc:
         print(f"streamview: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -91,14 +120,100 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     fp = open_transcript(args.file)
     label = getattr(args, "label", None) or ("stdin" if args.file == "-" else args.file)
+    from replay.player import Player
+
+    if args.plain or not sys.stdout.isatty():
+        # no terminal (or asked for none): the text as it streams, at the replay's pace
+        return run_plain(Player(fp, speed=args.speed, instant=args.instant), label)
     if args.file == "-":
         fp = _take_stdin_for_data()
-    if not sys.stdout.isatty():
-        # the UI needs a terminal; a pipe gets the assembled text instead
-        return _print_events(fp, as_json=False)
-    from tui.app import run_replay  # the only place the UI is imported
+    from tui.app import run_app  # the only place the UI is imported
 
-    return run_replay(fp, label=label, speed=args.speed, instant=args.instant, paused=args.paused)
+    return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused), label)
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from replay.player import Player
+    from replay.recorder import Recorder
+
+    from .live import LiveSource
+
+    request = build_request(
+        args.prompt,
+        model=args.model,
+        instructions=args.instructions,
+        reasoning_effort=args.reasoning_effort,
+        max_output_tokens=args.max_output_tokens,
+        temperature=args.temperature,
+        body=args.body,
+        base_url=args.base_url,
+        headers=args.header,
+    )
+    source = LiveSource(request, read_timeout=args.timeout)
+    recorder = None
+    if args.save:
+        try:
+            recorder = Recorder(args.save, source.meta, redact=request.redact)
+        except OSError as exc:
+            raise SourceError(f"--save {args.save}: {exc.strerror or exc}") from None
+    player = Player(live=source, on_frame=recorder.on_frame if recorder else None)
+    label = f"live {request.body.get('model')}"
+    try:
+        if args.plain or not sys.stdout.isatty():
+            return run_plain(player, label)
+        from tui.app import run_app
+
+        code = run_app(player, label)
+        if player.read_error:
+            print(f"streamview: {player.read_error}", file=sys.stderr)
+        return code
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from replay.serve import serve
+
+    if args.speed <= 0:
+        raise UsageError("--speed must be greater than 0")
+    open_transcript(args.file).close()  # a clear one-line error before the server starts
+    try:
+        return serve(args.file, args.host, args.port, args.speed)
+    except OSError as exc:
+        raise SourceError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+
+
+def run_plain(player, label: str) -> int:
+    """No UI: the assembled text to stdout as it streams, one summary line to stderr."""
+    import asyncio
+
+    from .model import StreamModel
+    from .plain import PlainPrinter, summary_line
+
+    model = StreamModel(label, meta=player.meta)
+    printer = PlainPrinter(model, sys.stdout, safe=sys.stdout.isatty())
+
+    def emit(ev) -> None:
+        model.add(ev)
+        printer.on_event(ev)
+
+    interrupted = False
+    try:
+        asyncio.run(player.run(emit, until_finished=True))
+    except KeyboardInterrupt:
+        interrupted = True
+    printer.finish()
+    if player.read_error and not model.events:
+        print(f"streamview: {player.read_error}", file=sys.stderr)
+        return 1
+    problem = "interrupted by Ctrl-C" if interrupted else player.read_error
+    if not problem and model.state.terminal_event is None:
+        problem = "ended without a terminal event"
+    print(summary_line(model, problem), file=sys.stderr)
+    if interrupted:
+        return 130
+    return 1 if (player.read_error or model.state.status == "failed" or model.state.terminal_event is None) else 0
 
 
 def _take_stdin_for_data():

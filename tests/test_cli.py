@@ -13,7 +13,8 @@ from tests.conftest import SEED_NANO, SEED_O4, make_app, message_stream, screen_
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streamview", *args], input=stdin, capture_output=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    return subprocess.run([sys.executable, "-m", "streamview", *args], input=stdin, capture_output=True, timeout=60, env=env)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +99,8 @@ def test_missing_file_directory_and_bad_usage(tmp_path):
         (("print", str(tmp_path)), "is a directory"),
         (("replay", str(tmp_path / "nope.sse")), "no such file"),
         (("replay", str(tmp_path)), "is a directory"),
-        (("bogus",), "invalid choice"),
+        (("--bogus",), "unrecognized arguments"),
+        (("bogus prompt",), "OPENAI_API_KEY is not set"),
         (("replay", str(SEED_O4), "--speed", "0"), "--speed"),
         (("demo", "nonexistent"), "no example"),
     ):

@@ -43,6 +43,7 @@ class StreamviewApp(App[int]):
         Binding("r", "restart", "Restart", id="restart", tooltip="Replay from the first event"),
         Binding("escape", "live", "Live", id="live", show=False, tooltip="Leave the event detail and time travel"),
         Binding("m", "markdown", "Markdown", id="markdown", tooltip="Show the message as Markdown or as raw text"),
+        Binding("s", "save", "Save", id="save", tooltip="Save the stream so far as a transcript file"),
         Binding("question_mark,f1", "help", "Help", id="help", key_display="?", tooltip="Keys and what they do"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit streamview"),
     ]
@@ -53,6 +54,7 @@ class StreamviewApp(App[int]):
         self.label = label
         self.model = StreamModel(label, meta=player.meta)
         self.travel: int | None = None  # the event the message pane is showing the state after
+        self.saved_path: str | None = None
         self._shown = -1
         self._status_text = ""
         self._finished = False
@@ -107,7 +109,7 @@ class StreamviewApp(App[int]):
     def phase(self) -> str:
         p = self.player
         if p.read_error:
-            return "read error"
+            return "interrupted" if p.interrupted else "failed"
         if self.travel is not None:
             return f"time travel @ #{self.travel}"
         if p.finished:
@@ -144,6 +146,8 @@ class StreamviewApp(App[int]):
         bits.append(f"{p.speed:g}x")
         if model.problems:
             bits.append(f"! {len(model.problems)} problem(s)")
+        if p.read_error:
+            bits.append(f"! {p.read_error}")
         text = "  ".join(visible_line(b) for b in bits)
         if text != self._status_text:
             self._status_text = text
@@ -182,6 +186,21 @@ class StreamviewApp(App[int]):
         on_ = view.toggle_markdown(state)
         view.border_subtitle = "markdown" if on_ else ""
 
+    def action_save(self) -> None:
+        import time
+
+        from replay.recorder import write_transcript
+
+        path = time.strftime("streamview-%Y%m%d-%H%M%S.sse")
+        try:
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                n = write_transcript(fh, self.model.events, self.player.meta)
+        except OSError as exc:
+            self.notify(f"could not save {path}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.saved_path = path
+        self.notify(f"saved {n:,} events to {path}", markup=False)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))
 
@@ -219,8 +238,11 @@ class StreamviewApp(App[int]):
                 yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(self.run_action, binding.action))
 
 
-def run_replay(fp, *, label: str, speed: float = 1.0, instant: bool = False, paused: bool = False) -> int:
-    player = Player(fp, speed=speed, instant=instant, paused=paused)
+def run_app(player: Player, label: str) -> int:
+    """Run the UI on ``player``; the exit code says whether the stream ended in failure (1) or not (0)."""
     app = StreamviewApp(player, label=label)
     app.run()
-    return app.return_code or 0
+    if app.return_code:
+        return app.return_code
+    failed = player.read_error is not None or app.model.state.status == "failed"
+    return 1 if failed else 0
