@@ -30,13 +30,20 @@ included; "+MB" is growth over the RSS measured just before loading). tracemallo
 so its peak (Python allocations traced from just before loading) is measured in a second, separate subprocess per
 case whose timings are thrown away; ``--no-tracemalloc`` skips it.
 
-``--profile cprofile|pyinstrument`` additionally runs the TUI case once under that profiler and writes the report
-next to the transcript (path printed); the top entries are printed.
+Every case also times each garbage collection (``gc.callbacks``): total GC time and the worst single pause.
+
+``--breakdown`` additionally runs the TUI case once with perf_counter timers wrapped around the main functions (the
+frame, the screen refresh, TextArea rendering, load_text, decoding...) and around ``Widget.render_lines`` per widget,
+and prints where the wall time goes; this costs a few microseconds per call, so the shares are close to an
+unprofiled run. ``--profile cprofile|pyinstrument`` runs the TUI case once under that profiler (several times
+slower, and it inflates small hot functions) and writes the report next to the transcript (path printed); the top
+entries are printed.
 
 Usage:
     python benchmarks/tui_replay.py                          # 20,000 deltas
     python benchmarks/tui_replay.py --deltas 20000,100000
-    python benchmarks/tui_replay.py --deltas 100000 --profile pyinstrument
+    python benchmarks/tui_replay.py --deltas 100000 --breakdown --profile pyinstrument
+    python benchmarks/tui_replay.py --deltas 100000 --cases tui --keys end   # keep the events pane following
     python benchmarks/tui_replay.py --file my.sse            # an existing transcript instead of a generated one
 """
 from __future__ import annotations
@@ -109,6 +116,144 @@ def traced_peak_mb(enabled: bool) -> float | None:
     return tracemalloc.get_traced_memory()[1] / 1e6
 
 
+# ---------------------------------------------------------------------------------------------------- breakdown
+# Inclusive wall time of a few named functions during the TUI run (``--breakdown``). Each is wrapped with a
+# perf_counter timer: a few microseconds per call, unlike a deterministic profiler, whose per-call overhead inflates
+# small hot functions several times. Nested entries are included in their parents (indentation shows nesting).
+BREAKDOWN = [
+    ("tui.app:StreamviewApp.render_frame", 0),
+    ("widgets.event_list:EventList.sync", 1),
+    ("widgets.message_view:MessageView.update_live", 1),
+    ("widgets.message_view:MessageView._rebuild", 2),
+    ("textual.widgets._text_area:TextArea.load_text", 3),
+    ("textual.widgets._text_area:TextArea.insert", 2),
+    ("textual.widgets._text_area:TextArea.scroll_cursor_visible", 2),
+    ("widgets.response_view:ResponseView.update_from", 1),
+    ("tui.app:StreamviewApp._update_status", 1),
+    ("textual.screen:Screen._refresh_layout", 0),
+    ("textual._compositor:Compositor.reflow", 1),
+    ("textual._compositor:Compositor.render_update", 1),
+    ("textual.widgets._text_area:TextArea.render_lines", 2),
+    ("widgets.event_list:EventList.render_line", 2),
+    ("widgets.response_view:ResponseView.render_body", 0),
+    ("textual.document._document:Document.text", 0),
+    ("textual.document._wrapped_document:WrappedDocument.height", 0),
+    ("textual.document._wrapped_document:WrappedDocument.wrap", 0),
+    ("textual.document._wrapped_document:WrappedDocument.wrap_range", 0),
+    ("streamview.source:EventReader.feed", 0),
+    ("streamview.model:StreamModel.add", 0),
+]
+
+
+def install_breakdown() -> dict:
+    import importlib
+
+    stats: dict[str, list] = {}
+    for target, _ in BREAKDOWN:
+        mod_name, _, qual = target.partition(":")
+        cls_name, _, attr = qual.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(mod_name), cls_name)
+            raw = cls.__dict__[attr]
+        except (ImportError, AttributeError, KeyError):
+            continue  # renamed since: skip it
+        entry = stats[target] = [0.0, 0, 0.0]  # total s, calls, max s
+        depth = [0]
+
+        def timed(fn, entry=entry, depth=depth):
+            def wrapper(*args, **kwargs):
+                if depth[0]:  # recursion: count the outermost call only
+                    return fn(*args, **kwargs)
+                depth[0] += 1
+                t = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    dt = time.perf_counter() - t
+                    depth[0] -= 1
+                    entry[0] += dt
+                    entry[1] += 1
+                    if dt > entry[2]:
+                        entry[2] = dt
+
+            wrapper.__wrapped__ = fn
+            wrapper.__name__ = getattr(fn, "__name__", attr)
+            return wrapper
+
+        if isinstance(raw, property):
+            setattr(cls, attr, property(timed(raw.fget), raw.fset, raw.fdel, raw.__doc__))
+        elif isinstance(raw, staticmethod):
+            setattr(cls, attr, staticmethod(timed(raw.__func__)))
+        else:
+            setattr(cls, attr, timed(raw))
+    # compositor render time per widget (Widget.render_lines, keyed by class#id)
+    from textual.widget import Widget
+
+    per_widget: dict[str, list] = {}
+    stats["__per_widget__"] = per_widget  # type: ignore[assignment]
+    original = Widget.render_lines
+
+    def render_lines(self, crop):
+        t = time.perf_counter()
+        try:
+            return original(self, crop)
+        finally:
+            key = type(self).__name__ + (f"#{self.id}" if self.id else "")
+            e = per_widget.setdefault(key, [0.0, 0, 0.0])
+            dt = time.perf_counter() - t
+            e[0] += dt
+            e[1] += 1
+            e[2] = max(e[2], dt)
+
+    Widget.render_lines = render_lines
+    return stats
+
+
+def install_gc_monitor() -> dict:
+    """Time every garbage collection (gc.callbacks): total, worst pause, and collections per generation."""
+    import gc
+
+    out = {"gc_total_s": 0.0, "gc_max_ms": 0.0, "gc_counts": [0, 0, 0], "gc_gen2_max_ms": 0.0}
+    start = [0.0]
+
+    def cb(phase: str, info: dict) -> None:
+        if phase == "start":
+            start[0] = time.perf_counter()
+            return
+        dt = time.perf_counter() - start[0]
+        out["gc_total_s"] += dt
+        out["gc_max_ms"] = max(out["gc_max_ms"], dt * 1000)
+        gen = info.get("generation", 0)
+        out["gc_counts"][gen] += 1
+        if gen == 2:
+            out["gc_gen2_max_ms"] = max(out["gc_gen2_max_ms"], dt * 1000)
+
+    gc.callbacks.append(cb)
+    return out
+
+
+def print_breakdown(r: dict) -> None:
+    stats = r.get("breakdown") or {}
+    if not stats:
+        return
+    wall = r["wall_s"]
+    print(f"   wall-time breakdown of the TUI run ({wall:.2f} s; inclusive, nested rows are part of their parent):")
+    print(f"   {'function':<62} {'total s':>8} {'share':>6} {'calls':>7} {'mean ms':>8} {'max ms':>8}")
+    for target, level in BREAKDOWN:
+        if target not in stats or target.startswith("__"):
+            continue
+        total, calls, mx = stats[target]
+        name = "  " * level + target.split(":")[1]
+        mean = total / calls * 1000 if calls else 0.0
+        print(f"   {name:<62} {total:8.3f} {total / wall:6.1%} {calls:7d} {mean:8.2f} {mx * 1000:8.1f}")
+    per_widget = stats.get("__per_widget__") or {}
+    if per_widget:
+        print("   compositor render time per widget (Widget.render_lines):")
+        for key, (total, calls, mx) in sorted(per_widget.items(), key=lambda kv: -kv[1][0])[:8]:
+            mean = total / calls * 1000 if calls else 0.0
+            print(f"   {'  ' + key:<62} {total:8.3f} {total / wall:6.1%} {calls:7d} {mean:8.2f} {mx * 1000:8.1f}")
+
+
 # ----------------------------------------------------------------------------------------------------- children
 
 
@@ -116,6 +261,7 @@ def child_baseline(path: str, trace: bool) -> dict:
     from streamview.model import StreamModel
     from streamview.source import read_events
 
+    gc_stats = install_gc_monitor()
     rss0 = vm_rss_mb()
     start_tracing(trace)
     t0 = time.perf_counter()
@@ -128,7 +274,7 @@ def child_baseline(path: str, trace: bool) -> dict:
     t2 = time.perf_counter()
     return {
         "events": len(model.events), "wall_s": t2 - t0, "decode_s": t1 - t0, "assemble_s": t2 - t1,
-        "rss_base_mb": rss0, "peak_rss_mb": peak_rss_mb(), "traced_peak_mb": traced_peak_mb(trace),
+        "rss_base_mb": rss0, "peak_rss_mb": peak_rss_mb(), "traced_peak_mb": traced_peak_mb(trace), **gc_stats,
     }
 
 
@@ -137,6 +283,7 @@ def child_player(path: str, trace: bool) -> dict:
     from streamview.model import StreamModel
 
     async def run() -> dict:
+        gc_stats = install_gc_monitor()
         rss0 = vm_rss_mb()
         start_tracing(trace)
         t0 = time.perf_counter()
@@ -155,20 +302,22 @@ def child_player(path: str, trace: bool) -> dict:
         fp.close()
         return {
             "events": len(model.events), "wall_s": t1 - t0, "rss_base_mb": rss0, "peak_rss_mb": peak_rss_mb(),
-            "traced_peak_mb": traced_peak_mb(trace),
+            "traced_peak_mb": traced_peak_mb(trace), **gc_stats,
         }
 
     return asyncio.run(run())
 
 
 async def tui_main(path: str, size: tuple[int, int], keys: list[str], interval: float, timeout: float,
-                   trace: bool) -> dict:
+                   trace: bool, breakdown: bool = False) -> dict:
     from textual import events as tevents
 
     from replay.player import Player
     from tui.app import StreamviewApp
     from widgets.event_list import EventList
 
+    stats = install_breakdown() if breakdown else None
+    gc_stats = install_gc_monitor()
     rss0 = vm_rss_mb()
     start_tracing(trace)
     fp = open(path, "rb")
@@ -177,6 +326,7 @@ async def tui_main(path: str, size: tuple[int, int], keys: list[str], interval: 
 
     sent: collections.deque[float] = collections.deque()
     handled: list[float] = []
+    handled_at: list[float] = []  # when each handled key was posted, seconds since app start
     painted: list[float] = []
     lags: list[float] = []
     result: dict = {}
@@ -194,6 +344,7 @@ async def tui_main(path: str, size: tuple[int, int], keys: list[str], interval: 
                 now = time.perf_counter()
                 ts = sent.popleft() if sent else now
                 handled.append((now - ts) * 1000)
+                handled_at.append(ts - t0)
                 app.call_after_refresh(lambda: painted.append((time.perf_counter() - ts) * 1000))
                 return original(*args, **kwargs)
 
@@ -272,7 +423,11 @@ async def tui_main(path: str, size: tuple[int, int], keys: list[str], interval: 
             paint_max_ms=max(painted) if painted else float("nan"),
             lag_max_ms=max(lags) if lags else float("nan"),
             handled_ms=handled,
+            handled_at_s=handled_at,
+            worst_key_at_s=handled_at[handled.index(max(handled))] if handled else None,
             painted_ms=painted,
+            breakdown=stats,
+            **gc_stats,
         )
     fp.close()
     return result
@@ -281,7 +436,8 @@ async def tui_main(path: str, size: tuple[int, int], keys: list[str], interval: 
 def child_tui(path: str, trace: bool, args: argparse.Namespace) -> dict:
     w, h = (int(x) for x in args.size.split("x"))
     keys = [k for k in args.keys.split(",") if k]
-    coro = lambda: tui_main(path, (w, h), keys, args.key_interval, args.timeout, trace)  # noqa: E731
+    coro = lambda: tui_main(path, (w, h), keys, args.key_interval, args.timeout, trace,
+                            args.child_breakdown)  # noqa: E731
     if args.child_profile == "cprofile":
         import cProfile
         import pstats
@@ -303,8 +459,15 @@ def child_tui(path: str, trace: bool, args: argparse.Namespace) -> dict:
         prof.start()
         res = asyncio.run(coro())
         prof.stop()
+        from pyinstrument.renderers import ConsoleRenderer
+
+        session = prof.last_session
         with open(args.profile_out + ".txt", "w") as f:
-            f.write(prof.output_text(unicode=False, color=False, show_all=False))
+            f.write(ConsoleRenderer(unicode=False, color=False, time="percent_of_total").render(session))
+        with open(args.profile_out + ".full.txt", "w") as f:
+            f.write(ConsoleRenderer(unicode=False, color=False, show_all=True).render(session))
+        with open(args.profile_out + ".flat.txt", "w") as f:
+            f.write(ConsoleRenderer(unicode=False, color=False, flat=True, time="percent_of_total").render(session))
         with open(args.profile_out + ".html", "w") as f:
             f.write(prof.output_html())
         return res
@@ -315,13 +478,15 @@ def child_tui(path: str, trace: bool, args: argparse.Namespace) -> dict:
 
 
 def run_child(case: str, path: str, args: argparse.Namespace, trace: bool = False, profile: str = "",
-              profile_out: str = "") -> dict:
+              profile_out: str = "", breakdown: bool = False) -> dict:
     cmd = [
         sys.executable, os.path.abspath(__file__), "--child", case, "--file", path, "--size", args.size,
         "--keys", args.keys, "--key-interval", str(args.key_interval), "--timeout", str(args.timeout),
     ]
     if trace:
         cmd.append("--child-trace")
+    if breakdown:
+        cmd.append("--child-breakdown")
     if profile:
         cmd += ["--child-profile", profile, "--profile-out", profile_out]
     try:
@@ -358,6 +523,8 @@ def run_repeated(case: str, path: str, args: argparse.Namespace) -> dict:
         r["key_p50_ms"] = statistics.median(handled) if handled else float("nan")
         r["key_p95_ms"] = pct(handled, 0.95)
         r["key_max_ms"] = max(handled) if handled else float("nan")
+        worst = max(runs, key=lambda x: max(x["handled_ms"] or [0.0]))
+        r["worst_key_at_s"], r["worst_key_run_wall_s"] = worst.get("worst_key_at_s"), worst["wall_s"]
         r["paint_p95_ms"] = pct(painted, 0.95)
         r["paint_max_ms"] = max(painted) if painted else float("nan")
         r["lag_max_ms"] = max(x["lag_max_ms"] for x in runs)
@@ -370,6 +537,13 @@ def fnum(v, spec: str = ".2f") -> str:
     return format(v, spec)
 
 
+def worst_at(r: dict) -> str:
+    at = r.get("worst_key_at_s")
+    if at is None:
+        return ""
+    return f"; worst key posted at {at:.2f} s of {r.get('worst_key_run_wall_s', r['wall_s']):.2f} s"
+
+
 def describe(r: dict) -> str:
     label = CASE_LABEL[r["case"]]
     if "error" in r:
@@ -377,6 +551,8 @@ def describe(r: dict) -> str:
     mem = f"peak {r['peak_rss_mb']:.0f} MB RSS (+{r['peak_rss_mb'] - r['rss_base_mb']:.0f})"
     if r.get("traced_peak_mb") is not None:
         mem += f", tracemalloc peak {r['traced_peak_mb']:.0f} MB"
+    if "gc_total_s" in r:
+        mem += f", GC {r['gc_total_s']:.2f} s (worst pause {r['gc_max_ms']:.0f} ms)"
     rng = f" [{r['wall_min_s']:.2f}-{r['wall_max_s']:.2f} in {r['runs']} runs]" if r.get("runs", 1) > 1 else ""
     if r["case"] == "baseline":
         return (f"{label}: {r['wall_s']:.2f} s{rng} (decode {r['decode_s']:.2f} s + assemble {r['assemble_s']:.2f} s), "
@@ -388,21 +564,21 @@ def describe(r: dict) -> str:
         f"{label}: {status}{r['wall_s']:.2f} s{rng} to last event on screen (startup {r['startup_s']:.2f} s, "
         f"model complete at {fnum(r['model_s'])} s), {mem}, key p50/p95/max "
         f"{fnum(r['key_p50_ms'], '.0f')}/{fnum(r['key_p95_ms'], '.0f')}/{fnum(r['key_max_ms'], '.0f')} ms "
-        f"({r['keys_handled']}/{r['keys_sent']} keys handled), key->paint max {fnum(r['paint_max_ms'], '.0f')} ms, "
+        f"({r['keys_handled']}/{r['keys_sent']} keys handled{worst_at(r)}), key->paint max {fnum(r['paint_max_ms'], '.0f')} ms, "
         f"loop lag max {fnum(r['lag_max_ms'], '.0f')} ms"
     )
 
 
 TABLE_HEADER = (
-    "| deltas | events | case | time s | ev/s | peak RSS MB (+growth) | tracemalloc peak MB | "
+    "| deltas | events | case | time s | ev/s | peak RSS MB (+growth) | tracemalloc peak MB | GC s (worst ms) | "
     "key p50/p95/max ms | key->paint p95/max ms | loop lag max ms | keys handled |\n"
-    "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
 def table_row(deltas: str, r: dict) -> str:
     if "error" in r:
-        return f"| {deltas} | - | {r['case']} | ERROR: {r['error']} |||||||"
+        return f"| {deltas} | - | {r['case']} | ERROR: {r['error']} ||||||||"
     time_s = f"{r['wall_s']:.2f}" + (" DNF" if r.get("dnf") else "")
     evs = f"{r['events'] / r['wall_s']:,.0f}" if r["wall_s"] else "-"
     mem = f"{r['peak_rss_mb']:.0f} (+{r['peak_rss_mb'] - r['rss_base_mb']:.0f})"
@@ -414,7 +590,8 @@ def table_row(deltas: str, r: dict) -> str:
         handled = f"{r['keys_handled']}/{r['keys_sent']}"
     else:
         keys = paint = lag = handled = "-"
-    return (f"| {deltas} | {r['events']:,} | {r['case']} | {time_s} | {evs} | {mem} | {traced} | {keys} | {paint} | "
+    gcs = f"{r['gc_total_s']:.2f} ({r['gc_max_ms']:.0f})" if "gc_total_s" in r else "-"
+    return (f"| {deltas} | {r['events']:,} | {r['case']} | {time_s} | {evs} | {mem} | {traced} | {gcs} | {keys} | {paint} | "
             f"{lag} | {handled} |")
 
 
@@ -425,9 +602,19 @@ def show_profile(path: str, kind: str, lines: int = 60) -> None:
     except OSError as exc:
         print(f"(no profile: {exc})")
         return
-    print(f"profile ({kind}): {path}.txt" + (f" and {path}.html" if kind == "pyinstrument" else f" and {path}.prof"))
+    extra = f"{path}.html, {path}.full.txt, {path}.flat.txt" if kind == "pyinstrument" else f"{path}.prof"
+    print(f"profile ({kind}): {path}.txt, {extra}")
     for line in text[:lines]:
         print("   " + line)
+    if kind == "pyinstrument":
+        try:
+            with open(path + ".flat.txt") as f:
+                flat = f.read().splitlines()
+        except OSError:
+            return
+        print("   -- self time, top functions:")
+        for line in flat[:35]:
+            print("   " + line)
 
 
 def main() -> None:
@@ -445,9 +632,12 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300.0, help="give up (DNF) after this many seconds")
     ap.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc runs")
     ap.add_argument("--profile", choices=("cprofile", "pyinstrument"), help="also profile the TUI case once")
+    ap.add_argument("--breakdown", action="store_true", help="also run the TUI case once with timers on the main "
+                                                             "functions and print where the wall time goes")
     ap.add_argument("--json", help="write the raw results here")
     ap.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     ap.add_argument("--child-trace", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--child-breakdown", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child-profile", default="", help=argparse.SUPPRESS)
     ap.add_argument("--profile-out", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -501,6 +691,12 @@ def main() -> None:
             print(describe(r), flush=True)
             all_results.append(r)
             rows.append((label, r))
+        if args.breakdown and "tui" in cases:
+            r = run_child("tui", path, args, breakdown=True)
+            if "error" in r:
+                print(f"(breakdown run failed: {r['error']})")
+            else:
+                print_breakdown(r)
         if args.profile and "tui" in cases:
             out = os.path.join(workdir, f"profile-{n}-{args.profile}")
             r = run_child("tui", path, args, profile=args.profile, profile_out=out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -52,16 +53,20 @@ class ResponseView(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._key: tuple | None = None
+        self._at = 0.0
+        self._count = -1
 
     def compose(self):
         yield Static("", id="response-body", markup=False)
 
     def update_from(self, model: StreamModel, extra: dict[str, str] | None = None, force: bool = False) -> None:
         state = model.state
-        key = (len(model.events), state.structure, state.status, tuple((extra or {}).items()))
-        if key == self._key and not force:
+        # structure and status changes show at once; counts and timings at most 4 times a second
+        key = (state.structure, state.status, len(model.problems), tuple((extra or {}).items()))
+        now = time.monotonic()
+        if key == self._key and not force and (now - self._at < 0.25 or self._count == len(model.events)):
             return
-        self._key = key
+        self._key, self._at, self._count = key, now, len(model.events)
         self.query_one("#response-body", Static).update(self.render_body(model, extra or {}))
 
     @staticmethod
