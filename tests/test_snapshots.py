@@ -19,12 +19,14 @@ def stepped_to(count: int):
         for _ in range(count):
             await pilot.press("n")
         await wait_until(pilot, lambda: pilot.app.query_one(EventList).count == count)
+        await pilot.pause(0.4)  # the metadata pane redraws counts at most 4 times a second
 
     return run_before
 
 
 async def loaded(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.player.finished and pilot.app.query_one(EventList).count == 20)
+    await pilot.pause(0.4)  # the metadata pane redraws counts at most 4 times a second
 
 
 class TestMainScreen:

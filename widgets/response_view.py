@@ -55,6 +55,7 @@ class ResponseView(VerticalScroll):
         self._key: tuple | None = None
         self._at = 0.0
         self._count = -1
+        self._trailing = None
 
     def compose(self):
         yield Static("", id="response-body", markup=False)
@@ -64,8 +65,15 @@ class ResponseView(VerticalScroll):
         # structure and status changes show at once; counts and timings at most 4 times a second
         key = (state.structure, state.status, len(model.problems), tuple((extra or {}).items()))
         now = time.monotonic()
-        if key == self._key and not force and (now - self._at < 0.25 or self._count == len(model.events)):
+        if key == self._key and not force and self._count == len(model.events):
             return
+        if key == self._key and not force and now - self._at < 0.25:
+            if self._trailing is None:  # make sure the last counts show once the stream goes quiet
+                self._trailing = self.set_timer(0.25, lambda: self.update_from(model, extra, force=True))
+            return
+        if self._trailing is not None:
+            self._trailing.stop()
+            self._trailing = None
         self._key, self._at, self._count = key, now, len(model.events)
         self.query_one("#response-body", Static).update(self.render_body(model, extra or {}))
 
