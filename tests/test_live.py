@@ -1,0 +1,263 @@
+"""Live mode end to end against real HTTP servers on 127.0.0.1 (no mocked transport): awkward chunking, every
+error status, refused / unresolvable / stalled / dropped connections, Ctrl-C, recording, `serve`, and the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from streamview.model import StreamModel
+from streamview.source import read_events
+from tests.conftest import FIXTURES, ROOT, SEED_O4, screen_text, wait_until
+from tests.livefixtures import ERRORS, FaultServer, free_port
+
+KEY = "sk-test-streamview-9f2c1e7d5b"
+UNICODE = FIXTURES / "responses" / "markdown-unicode-obfuscation.sse"
+
+
+def final_of(path) -> dict:
+    with open(path, "rb") as fp:
+        events, reader = read_events(fp)
+    model = StreamModel(meta=reader.meta)
+    for ev in events:
+        model.add(ev)
+    return model.state.final() | {"text": model.state.text(), "events": len(events)}
+
+
+def cli(*args: str, key: str | None = KEY, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    if key is not None:
+        env["OPENAI_API_KEY"] = key
+    return subprocess.run([sys.executable, "-m", "streamview", *args], capture_output=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def one_line(err: bytes) -> str:
+    text = err.decode()
+    assert "Traceback" not in text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+@pytest.fixture
+def server():
+    srv = FaultServer(UNICODE)
+    yield srv
+    srv.close()
+
+
+def test_chunked_stream_plain_save_and_replay(server, tmp_path):
+    out = tmp_path / "out.sse"
+    r = cli("live", "Say hello", "--base-url", server.url("chunked"), "--plain", "--save", str(out))
+    assert r.returncode == 0, r.stderr
+    expected = final_of(UNICODE)
+    assert r.stdout.decode() == expected["text"] + "\n"  # split mid-line and mid-character, assembled whole
+    summary = one_line(r.stderr)
+    assert "completed" in summary and f"{expected['events']} events" in summary
+    saved = out.read_text(encoding="utf-8")
+    assert saved.startswith(": streamview transcript 1\n: request POST http://127.0.0.1:")
+    assert ": status 200" in saved and ": header x-request-id: req_test_123" in saved
+    assert saved.count(": t=") == expected["events"]
+    replayed = final_of(out)
+    for key in ("id", "model", "status", "usage", "output", "text", "events"):
+        assert replayed[key] == expected[key], key
+    for blob in (r.stdout.decode(), r.stderr.decode(), saved):
+        assert KEY not in blob
+    (request,) = server.requests
+    assert request["headers"]["Authorization"] == f"Bearer {KEY}"
+    body = json.loads(request["body"])
+    assert body["stream"] is True and body["input"] == "Say hello" and body["model"]
+    assert "Authorization" not in saved and "Bearer" not in saved
+
+
+def test_request_options_reach_the_body(server, tmp_path):
+    extra = tmp_path / "extra.json"
+    extra.write_text('{"store": false, "metadata": {"run": "t1"}}')
+    r = cli("Say hi", "--base-url", server.url("plain"), "--plain", "--model", "gpt-test", "--instructions", "be terse",
+            "--reasoning-effort", "low", "--max-output-tokens", "50", "--temperature", "0.2", "--body", f"@{extra}",
+            "--header", "X-Trace: abc")
+    assert r.returncode == 0, r.stderr
+    (request,) = server.requests
+    body = json.loads(request["body"])
+    assert body == {"model": "gpt-test", "input": "Say hi", "instructions": "be terse", "reasoning": {"effort": "low"},
+                    "max_output_tokens": 50, "temperature": 0.2, "store": False, "metadata": {"run": "t1"}, "stream": True}
+    assert request["headers"]["X-Trace"] == "abc"
+
+
+@pytest.mark.parametrize("code", sorted(ERRORS))
+def test_http_errors_say_status_and_server_message(server, tmp_path, code):
+    out = tmp_path / "err.sse"
+    r = cli("live", "hi", "--base-url", server.url(f"status/{code}"), "--plain", "--save", str(out))
+    assert r.returncode == 1
+    line = one_line(r.stderr)
+    assert f"HTTP {code}" in line
+    assert ERRORS[code][1].split(":")[0].split("{")[0].strip() in line  # the server's own words
+    assert KEY not in line
+    if code == 401:
+        assert "[redacted]" in line  # the server echoed the key: it does not reach the terminal
+    saved = out.read_text()
+    assert f": status {code}" in saved and KEY not in saved
+
+
+def test_connection_refused():
+    r = cli("live", "hi", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--plain")
+    assert r.returncode == 1
+    assert "connection refused" in one_line(r.stderr)
+
+
+def test_dns_failure():
+    r = cli("live", "hi", "--base-url", "http://streamview-no-such-host.invalid/v1", "--plain")
+    assert r.returncode == 1
+    assert "could not resolve host" in one_line(r.stderr)
+
+
+def test_read_timeout(server):
+    r = cli("live", "hi", "--base-url", server.url("stall"), "--plain", "--timeout", "0.5")
+    assert r.returncode == 1
+    assert "read timeout" in one_line(r.stderr)
+
+
+def test_dropped_connection_keeps_everything_received(server, tmp_path):
+    out = tmp_path / "dropped.sse"
+    r = cli("live", "hi", "--base-url", server.url("drop"), "--plain", "--save", str(out))
+    assert r.returncode == 1
+    line = one_line(r.stderr)
+    assert "dropped mid-stream" in line
+    body = UNICODE.read_bytes()
+    sent = body[: body.index(b"\n\n", len(body) // 2) + 2]
+    sent_events = sent.count(b"\nevent: ") + 1
+    assert f"{sent_events} events" in line
+    saved = out.read_text()
+    assert saved.count("\nevent: ") == sent_events  # every event received is on record
+    assert final_of(out)["events"] == sent_events
+
+
+def test_no_key_is_refused_before_any_request(server):
+    r = cli("live", "hi", "--base-url", server.url("plain"), "--plain", key=None)
+    assert r.returncode == 2
+    assert "OPENAI_API_KEY is not set" in one_line(r.stderr)
+    assert server.requests == []
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_recording(server, tmp_path):
+    out = tmp_path / "interrupted.sse"
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"} | {"OPENAI_API_KEY": KEY}
+    proc = subprocess.Popen([sys.executable, "-m", "streamview", "live", "hi", "--base-url", server.url("slow"), "--plain", "--save", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count(": t=") < 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "interrupted by Ctrl-C" in one_line(stderr)
+    saved = out.read_text()
+    assert saved.count(": t=") >= 4
+    assert final_of(out)["events"] == saved.count(": t=")
+
+
+# -- serve -----------------------------------------------------------------------------------------------------
+
+def test_serve_answers_as_a_responses_endpoint():
+    proc = subprocess.Popen([sys.executable, "-m", "streamview", "serve", str(SEED_O4), "--port", "0", "--speed", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "serving" in line
+        base = line.split(" at ")[1].split()[0]
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/v1")
+        for path in ("/responses",):
+            r = httpx.post(base + path, json={"model": "x", "input": "y", "stream": True}, timeout=10)
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            assert r.content == SEED_O4.read_bytes()
+        root = base.removesuffix("/v1")
+        assert httpx.post(root + "/responses", json={}, timeout=10).status_code == 200
+        missing = httpx.post(base + "/chat/completions", json={}, timeout=10)
+        assert missing.status_code == 404 and "error" in missing.json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_openai_sdk_against_serve_yields_the_transcript_events():
+    import openai
+
+    from replay.serve import serve_in_thread
+
+    srv, base = serve_in_thread(str(SEED_O4), speed=50)
+    try:
+        client = openai.OpenAI(base_url=base, api_key=KEY, max_retries=0)
+        got = [e.model_dump(mode="json", exclude_unset=True) for e in client.responses.create(model="x", input="y", stream=True)]
+        with open(SEED_O4, "rb") as fp:
+            expected = [ev.payload for ev in read_events(fp)[0]]
+        assert [e["type"] for e in got] == [e["type"] for e in expected]
+        assert [e["sequence_number"] for e in got] == list(range(20))
+        assert [e.get("delta") for e in got] == [e.get("delta") for e in expected]
+        with client.responses.stream(model="x", input="y") as stream:
+            final = stream.get_final_response()
+        assert final.output_text == "Hello there! How can I assist you today?"
+        assert final.usage.total_tokens == 34
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_live_against_serve_matches_the_replay(tmp_path):
+    """`live` against `serve` of each seed gives what `print` gives for the seed itself."""
+    from replay.serve import serve_in_thread
+
+    for seed in (SEED_O4, FIXTURES / "responses" / "reasoning-summary-then-message.sse"):
+        srv, base = serve_in_thread(str(seed), speed=50)
+        try:
+            r = cli("live", "hi", "--base-url", base, "--plain")
+            assert r.returncode == 0, r.stderr
+            assert r.stdout.decode() == final_of(seed)["text"] + "\n"
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+
+# -- the UI on a live source -------------------------------------------------------------------------------------
+
+def _live_app(url: str):
+    from replay.player import Player
+    from streamview.live import LiveSource, build_request
+    from tui.app import StreamviewApp
+
+    request = build_request("Say hello", base_url=url, env={"OPENAI_API_KEY": KEY})
+    return StreamviewApp(Player(live=LiveSource(request)), label="live test")
+
+
+async def test_tui_shows_a_live_stream_with_http_metadata(server, tmp_path, monkeypatch):
+    app = _live_app(server.url("chunked"))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished, timeout=20)
+        text = screen_text(app)
+        assert "completed" in text and "req_test_123" in text and "openai-processing-ms" in text
+        first_line = final_of(UNICODE)["text"].split("\n")[0]
+        assert first_line[:30] in text
+        assert KEY not in text and KEY not in app.export_screenshot()
+        monkeypatch.chdir(tmp_path)
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        saved = (tmp_path / app.saved_path).read_text()
+        assert KEY not in saved
+        assert final_of(tmp_path / app.saved_path)["text"] == final_of(UNICODE)["text"]
+
+
+async def test_tui_shows_an_http_error_without_the_key(server):
+    app = _live_app(server.url("status/401"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished, timeout=20)
+        text = screen_text(app)
+        assert "HTTP 401" in text and "failed" in text and "[redacted]" in text
+        assert KEY not in text and KEY not in app.export_screenshot()
+        assert app.is_running
