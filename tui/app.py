@@ -130,7 +130,7 @@ class StreamviewApp(App[int]):
             self.query_one(MessageView).update_live(model.state, streaming)
             extra = {"speed": f"{self.player.speed:g}x"}
             if self.player.read_error:
-                extra["source"] = self.player.read_error
+                extra["error"] = self.player.read_error
             self.query_one(ResponseView).update_from(model, extra)
             self._update_status()
 

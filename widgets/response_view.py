@@ -102,6 +102,8 @@ class ResponseView(VerticalScroll):
                 row("created", datetime.fromtimestamp(created, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
             except (OverflowError, OSError, ValueError):
                 row("created", created)
+        if extra.get("error"):
+            row("error", extra["error"], "bold red")
         if state.error:
             err = state.error
             row("error", f"{err.get('code') or err.get('type') or ''}: {err.get('message') or ''}", "bold red")
@@ -152,7 +154,8 @@ class ResponseView(VerticalScroll):
         if model.events and model.events[0].t_synthetic:
             row("clock", "no t= times in the transcript: steady replay pace", "dim")
         for k, v in extra.items():
-            row(k, v)
+            if k != "error":
+                row(k, v)
 
         meta = model.meta
         if meta.status is not None or meta.headers or meta.request:
