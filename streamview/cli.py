@@ -11,7 +11,7 @@ from . import __version__
 from .live import DEFAULT_MODEL, RequestError, build_request
 from .source import SourceError, open_transcript, read_events
 
-COMMANDS = ("demo", "replay", "live", "serve", "print")
+COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
 
 EXAMPLES = {
     "o4-mini-hello": "o4-mini-hello.sse",
@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
     srv.add_argument("--speed", type=float, default=1.0, help="timing speed factor (default 1)")
     srv.set_defaults(func=cmd_serve)
+
+    chk = sub.add_parser("check", help="headless: the ordering and consistency report of one or more transcripts")
+    chk.add_argument("files", nargs="+", metavar="FILE", help="transcript files (- for stdin)")
+    chk.add_argument("--json", action="store_true", help="print a JSON array of anomalies")
+    chk.set_defaults(func=cmd_check)
 
     prt = sub.add_parser("print", help="headless: print the assembled text (or --json the final response state)")
     prt.add_argument("file", help="transcript file, or - for stdin")
@@ -231,6 +236,47 @@ def _take_stdin_for_data():
     os.close(tty)
     sys.stdin = open(0, "r", closefd=False)
     return os.fdopen(data_fd, "rb", buffering=0)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checks import ERROR, check_events
+
+    unreadable = errors = notes = 0
+    report: list[dict] = []
+    for path in args.files:
+        try:
+            with open_transcript(path) as fp:
+                events, _ = read_events(fp)
+        except SourceError as exc:
+            print(f"streamview: {exc}", file=sys.stderr)
+            unreadable += 1
+            continue
+        anomalies = check_events(events)
+        file_errors = sum(1 for a in anomalies if a.severity == ERROR)
+        errors += file_errors
+        notes += len(anomalies) - file_errors
+        if args.json:
+            report.extend({"file": path, **a.as_dict()} for a in anomalies)
+            continue
+        out = sys.stdout
+        safe = out.isatty()
+        for a in anomalies:
+            seq = "-" if a.seq is None else str(a.seq)
+            line = f"{path}: #{a.index} seq {seq}  {a.severity} {a.rule}: {a.message}"
+            if safe:
+                from .sanitize import visible_line
+
+                line = visible_line(line)
+            print(line)
+        verdict = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
+        print(f"{path}: {verdict} in {len(events):,} events")
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif len(args.files) > 1:
+        print(f"{len(args.files)} files: {errors} error(s), {notes} note(s)" + (f", {unreadable} unreadable" if unreadable else ""))
+    if unreadable:
+        return 2
+    return 1 if errors else 0
 
 
 def cmd_print(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .assemble import ResponseAssembler, ResponseState, assemble
+from .checks import Anomaly, Checker
 from .events import StreamEvent
 from .sse import TranscriptMeta
 
@@ -21,6 +22,10 @@ class StreamModel:
         self.problems: list[StreamEvent] = []
         self.delta_count = 0
         self.first_delta: StreamEvent | None = None
+        self.checker = Checker()
+        self.finished = False
+        self._marks: dict[int, list[Anomaly]] = {}
+        self._marks_key: tuple[int, int] = (0, 0)
 
     @property
     def state(self) -> ResponseState:
@@ -35,6 +40,27 @@ class StreamModel:
             if self.first_delta is None:
                 self.first_delta = ev
         self.assembler.feed(ev)
+        self.checker.feed(ev, self.assembler.state)
+
+    def finish(self) -> None:
+        """The end of input: rules that need the whole stream (no terminal event)."""
+        if not self.finished:
+            self.finished = True
+            self.checker.finish(self.events)
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        return self.checker.anomalies
+
+    def marks(self) -> dict[int, list[Anomaly]]:
+        """Anomalies by the event index they point at (rebuilt only when the list changed)."""
+        key = (len(self.checker.anomalies), self.checker.withdrawn)
+        if key != self._marks_key:
+            marks: dict[int, list[Anomaly]] = {}
+            for a in self.checker.anomalies:
+                marks.setdefault(a.index, []).append(a)
+            self._marks, self._marks_key = marks, key
+        return self._marks
 
     def state_at(self, index: int) -> ResponseState:
         """The assembled state right after event ``index`` (time travel)."""

@@ -97,6 +97,7 @@ class StreamviewApp(App[int]):
 
     def _on_finish(self) -> None:
         self._finished = True
+        self.model.finish()
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:

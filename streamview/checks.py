@@ -1,0 +1,375 @@
+"""Ordering and consistency checks for Responses API streams: named rules, run incrementally as events arrive.
+
+Each anomaly names its rule, the event (index and sequence number) and what is wrong in plain words. The checker
+reads the assembler's state (fed first) for the text the deltas built, so a ``.done`` is compared with exactly what
+the panes show. A sequence gap is withdrawn when the missing events arrive late (they are reported as
+``seq-out-of-order`` instead), so one swapped pair is one fault, not two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .assemble import ResponseState
+from .events import StreamEvent
+
+ERROR, NOTE = "error", "note"
+
+RULES = (
+    "seq-gap", "seq-duplicate", "seq-out-of-order", "before-added", "after-done", "done-mismatch", "index-mismatch",
+    "no-terminal", "multiple-terminal", "after-terminal", "final-mismatch", "bad-json", "bad-sse", "unknown-event",
+)
+
+KNOWN_TYPES = frozenset("""
+error response.audio.delta response.audio.done response.audio.transcript.delta response.audio.transcript.done
+response.code_interpreter_call.completed response.code_interpreter_call.in_progress
+response.code_interpreter_call.interpreting response.code_interpreter_call_code.delta
+response.code_interpreter_call_code.done response.compaction.compacting response.completed
+response.content_part.added response.content_part.done response.created response.custom_tool_call_input.delta
+response.custom_tool_call_input.done response.failed response.file_search_call.completed
+response.file_search_call.in_progress response.file_search_call.searching response.function_call_arguments.delta
+response.function_call_arguments.done response.image_generation_call.completed
+response.image_generation_call.generating response.image_generation_call.in_progress
+response.image_generation_call.partial_image response.in_progress response.incomplete response.mcp_call.completed
+response.mcp_call.failed response.mcp_call.in_progress response.mcp_call_arguments.delta
+response.mcp_call_arguments.done response.mcp_list_tools.completed response.mcp_list_tools.failed
+response.mcp_list_tools.in_progress response.output_item.added response.output_item.done
+response.output_text.annotation.added response.output_text.delta response.output_text.done response.queued
+response.reasoning_summary_part.added response.reasoning_summary_part.done response.reasoning_summary_text.delta
+response.reasoning_summary_text.done response.reasoning_text.delta response.reasoning_text.done
+response.refusal.delta response.refusal.done response.shell_call_command.added response.shell_call_command.delta
+response.shell_call_command.done response.shell_call_output_content.delta response.shell_call_output_content.done
+response.web_search_call.completed response.web_search_call.in_progress response.web_search_call.searching
+""".split())
+
+TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete", "error"})
+
+# event type -> (part kind: "content" | "summary" | single-block key, role: added | delta | text_done | done)
+_PART_EVENTS: dict[str, tuple[str, str, str]] = {
+    "response.content_part.added": ("content", "added", ""),
+    "response.content_part.done": ("content", "done", ""),
+    "response.output_text.delta": ("content", "delta", ""),
+    "response.output_text.annotation.added": ("content", "delta", ""),
+    "response.output_text.done": ("content", "text_done", "text"),
+    "response.refusal.delta": ("content", "delta", ""),
+    "response.refusal.done": ("content", "text_done", "refusal"),
+    "response.reasoning_text.delta": ("content", "delta", ""),
+    "response.reasoning_text.done": ("content", "text_done", "text"),
+    "response.reasoning_summary_part.added": ("summary", "added", ""),
+    "response.reasoning_summary_part.done": ("summary", "done", ""),
+    "response.reasoning_summary_text.delta": ("summary", "delta", ""),
+    "response.reasoning_summary_text.done": ("summary", "text_done", "text"),
+    "response.function_call_arguments.delta": ("arguments", "delta", ""),
+    "response.function_call_arguments.done": ("arguments", "text_done", "arguments"),
+    "response.mcp_call_arguments.delta": ("arguments", "delta", ""),
+    "response.mcp_call_arguments.done": ("arguments", "text_done", "arguments"),
+    "response.custom_tool_call_input.delta": ("input", "delta", ""),
+    "response.custom_tool_call_input.done": ("input", "text_done", "input"),
+    "response.code_interpreter_call_code.delta": ("code", "delta", ""),
+    "response.code_interpreter_call_code.done": ("code", "text_done", "code"),
+}
+
+
+@dataclass(slots=True)
+class Anomaly:
+    rule: str
+    index: int  # the event it points at
+    seq: int | None
+    message: str
+    severity: str = ERROR
+    item_id: str | None = None
+    output_index: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "index": self.index, "sequence_number": self.seq, "message": self.message,
+                "severity": self.severity, "item_id": self.item_id, "output_index": self.output_index}
+
+
+def first_difference(a: str, b: str) -> str:
+    """Where two texts first differ, in words: ``at character 12: 'lo w' vs 'lo W'``."""
+    n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    if n == len(a) == len(b):
+        return "identical"
+    return f"at character {n}: {a[n:n + 24]!r} vs {b[n:n + 24]!r} ({len(a)} vs {len(b)} characters)"
+
+
+class _ItemTrack:
+    __slots__ = ("id", "done", "parts")
+
+    def __init__(self, item_id: str) -> None:
+        self.id = item_id
+        self.done = False
+        self.parts: dict[tuple, str] = {}  # part key -> "added" | "text_done" | "done"
+
+
+class Checker:
+    """Feed every event after the assembler has folded it: ``feed`` returns the anomalies that event raised."""
+
+    def __init__(self) -> None:
+        self.anomalies: list[Anomaly] = []
+        self.withdrawn = 0  # bumped when a gap is withdrawn, so views can redraw their marks
+        self._max_seq: int | None = None
+        self._seen: set[int] = set()
+        self._missing: dict[int, Anomaly] = {}  # seq -> the gap anomaly that reported it missing
+        self._items: dict[int, _ItemTrack] = {}
+        self._ids: dict[str, int] = {}
+        self._terminal: StreamEvent | None = None
+        self._last_terminal_type = ""
+        self._reported: set[tuple] = set()  # (output_index, part key) whose text mismatch is already reported
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
+             item_id: str | None = None, output_index: int | None = None) -> Anomaly:
+        a = Anomaly(rule, ev.index, ev.seq, message, severity, item_id, output_index)
+        out.append(a)
+        self.anomalies.append(a)
+        return a
+
+    def feed(self, ev: StreamEvent, state: ResponseState) -> list[Anomaly]:
+        out: list[Anomaly] = []
+        if ev.kind == "comment":
+            return out
+        if ev.kind == "junk" or (ev.error and (ev.payload is None and ev.type != "[DONE]")):
+            if ev.kind == "junk" or "cut off" in (ev.error or "") or "no data" in (ev.error or ""):
+                self._add(out, ev, "bad-sse", ev.error or "not SSE")
+            else:
+                self._add(out, ev, "bad-json", ev.error or "data is not JSON")
+            return out
+        p = ev.payload
+        if not isinstance(p, dict):
+            self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not an event object" if ev.type != "[DONE]" else "[DONE] sentinel: the Responses API does not send one", NOTE)
+            return out
+        if ev.error:  # parsed, but cut off at the end of input (a lucky cut) or similar
+            self._add(out, ev, "bad-sse", ev.error)
+        self._sequence(ev, out)
+        self._terminal_rules(ev, out)
+        if ev.type not in KNOWN_TYPES:
+            self._add(out, ev, "unknown-event", f"{ev.type!r} is not an event type the protocol defines (a note: streams gain new events)", NOTE)
+            return out
+        if ev.type == "response.output_item.added":
+            self._item_added(ev, p, out)
+        elif ev.type == "response.output_item.done":
+            self._item_done(ev, p, state, out)
+        elif isinstance(p.get("output_index"), int):
+            self._item_event(ev, p, state, out)
+        if ev.type in TERMINAL and ev.type != "error":
+            self._final(ev, p, state, out)
+        return out
+
+    def finish(self, events: list[StreamEvent]) -> list[Anomaly]:
+        """The end of input: a stream with no terminal event."""
+        out: list[Anomaly] = []
+        if self._terminal is None and events:
+            last = events[-1]
+            a = Anomaly("no-terminal", last.index, last.seq, "the stream ended without response.completed, response.failed, response.incomplete or error")
+            out.append(a)
+            self.anomalies.append(a)
+        return out
+
+    # -- sequence numbers ----------------------------------------------------------------------------------------
+    def _sequence(self, ev: StreamEvent, out: list[Anomaly]) -> None:
+        seq = ev.seq
+        if seq is None:
+            return
+        if seq in self._seen:
+            self._add(out, ev, "seq-duplicate", f"sequence_number {seq} was already seen")
+            return
+        self._seen.add(seq)
+        expected = 0 if self._max_seq is None else self._max_seq + 1
+        if self._max_seq is not None and seq < self._max_seq:
+            gap = self._missing.pop(seq, None)
+            if gap is not None:
+                self._withdraw_if_filled(gap)
+            self._add(out, ev, "seq-out-of-order", f"sequence_number {seq} arrived after {self._max_seq}")
+            return
+        if seq > expected:
+            missing = list(range(expected, seq))
+            shown = f"{missing[0]}" if len(missing) == 1 else f"{missing[0]}-{missing[-1]}"
+            gap = self._add(out, ev, "seq-gap", f"sequence_number {seq} follows {expected - 1}: {shown} missing")
+            for m in missing[:10000]:
+                self._missing[m] = gap
+        self._max_seq = seq
+
+    def _withdraw_if_filled(self, gap: Anomaly) -> None:
+        if gap not in self._missing.values() and gap in self.anomalies:
+            self.anomalies.remove(gap)  # every number it reported missing has arrived: the fault is the order
+            self.withdrawn += 1
+
+    # -- terminal events -----------------------------------------------------------------------------------------
+    def _terminal_rules(self, ev: StreamEvent, out: list[Anomaly]) -> None:
+        if self._terminal is None:
+            if ev.type in TERMINAL:
+                self._terminal = ev
+                self._last_terminal_type = ev.type
+            return
+        if ev.type in TERMINAL:
+            if self._last_terminal_type == "error" and ev.type == "response.failed":
+                self._last_terminal_type = ev.type  # error then response.failed: one failure, as servers send it
+                return
+            self._add(out, ev, "multiple-terminal", f"{ev.type} after {self._terminal.type} (event #{self._terminal.index})")
+            self._last_terminal_type = ev.type
+        else:
+            self._add(out, ev, "after-terminal", f"{ev.type} after the stream ended with {self._terminal.type} (event #{self._terminal.index})")
+
+    # -- items and parts -----------------------------------------------------------------------------------------
+    def _item_added(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> None:
+        idx = p.get("output_index")
+        item = p.get("item") if isinstance(p.get("item"), dict) else {}
+        item_id = str(item.get("id", ""))
+        if not isinstance(idx, int):
+            return
+        if idx in self._items:
+            self._add(out, ev, "index-mismatch", f"output_index {idx} is already used by {self._items[idx].id}", item_id=item_id, output_index=idx)
+            return
+        if idx != len(self._items):
+            self._add(out, ev, "index-mismatch", f"output_index {idx} but {len(self._items)} item(s) were added before it (expected {len(self._items)})", item_id=item_id, output_index=idx)
+        self._items[idx] = _ItemTrack(item_id)
+        if item_id:
+            self._ids[item_id] = idx
+
+    def _locate(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> _ItemTrack | None:
+        idx = p["output_index"] if isinstance(p.get("output_index"), int) else None
+        item_id = p.get("item_id") if isinstance(p.get("item_id"), str) else None
+        track = self._items.get(idx) if idx is not None else None
+        if item_id and item_id in self._ids and idx is not None and self._ids[item_id] != idx:
+            self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {self._ids[item_id]}, this event says {idx}", item_id=item_id, output_index=idx)
+            return None
+        if track is None:
+            self._add(out, ev, "before-added", f"an event for output_index {idx} before its output_item.added", item_id=item_id, output_index=idx)
+            return None
+        if item_id and track.id and item_id != track.id:
+            self._add(out, ev, "index-mismatch", f"output_index {idx} is item {track.id}, this event names {item_id}", item_id=item_id, output_index=idx)
+            return None
+        if track.done:
+            self._add(out, ev, "after-done", f"{ev.type} after output_item.done of {track.id or idx}", item_id=track.id, output_index=idx)
+            return None
+        return track
+
+    def _item_event(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
+        track = self._locate(ev, p, out)
+        spec = _PART_EVENTS.get(ev.type)
+        if track is None or spec is None:
+            return
+        kind, role, field = spec
+        idx = p["output_index"]
+        if kind in ("content", "summary"):
+            key_index = p.get("content_index" if kind == "content" else "summary_index")
+            key: tuple = (kind, key_index if isinstance(key_index, int) else 0)
+            label = f"{'content' if kind == 'content' else 'summary'} part {key[1]}"
+        else:
+            key, label = (kind,), kind
+        where = dict(item_id=track.id, output_index=idx)
+        status = track.parts.get(key)
+        if role == "added":
+            if status is not None:
+                self._add(out, ev, "index-mismatch", f"{label} of {track.id} was already added", **where)
+                return
+            count = sum(1 for k in track.parts if k[0] == kind)
+            if key[1] != count:
+                self._add(out, ev, "index-mismatch", f"{label} added but the item has {count} {kind} part(s) (expected index {count})", **where)
+            track.parts[key] = "added"
+            return
+        if kind in ("content", "summary") and status is None:
+            self._add(out, ev, "before-added", f"{ev.type} for {label} before its {'content_part' if kind == 'content' else 'reasoning_summary_part'}.added", **where)
+            return
+        if status == "done" or (status == "text_done" and role in ("delta", "text_done")):
+            self._add(out, ev, "after-done", f"{ev.type} after {label} was done", **where)
+            return
+        if role in ("text_done", "done"):
+            text = p.get(field) if role == "text_done" else _part_text(p.get("part"))
+            block = state.items[idx].blocks.get(key) if idx in state.items else None
+            deltas = block.deltas_text if block is not None else ""
+            if isinstance(text, str) and text != deltas and (idx, key) not in self._reported:
+                self._reported.add((idx, key))  # one report per part: its later done events repeat the same text
+                self._add(out, ev, "done-mismatch", f"{ev.type} {field or 'part'} differs from the deltas of {label} {first_difference(text, deltas)}", **where)
+            track.parts[key] = "done" if role == "done" else "text_done"
+
+    def _item_done(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
+        track = self._locate(ev, p, out)
+        if track is None:
+            return
+        idx = p["output_index"]
+        item = p.get("item") if isinstance(p.get("item"), dict) else {}
+        if item.get("id") and track.id and item.get("id") != track.id:
+            self._add(out, ev, "index-mismatch", f"output_item.done names {item.get('id')}, output_index {idx} is {track.id}", item_id=track.id, output_index=idx)
+        assembled = state.items.get(idx)
+        if assembled is not None:
+            for key, message in _compare_item(item, assembled):
+                if (idx, key) not in self._reported:
+                    self._reported.add((idx, key))
+                    self._add(out, ev, "done-mismatch", f"output_item.done {message}", item_id=track.id, output_index=idx)
+        track.done = True
+
+    def _final(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
+        resp = p.get("response")
+        output = resp.get("output") if isinstance(resp, dict) else None
+        if not isinstance(output, list):
+            return
+        streamed = [state.items[k] for k in sorted(state.items) if not state.items[k].placeholder]
+        if ev.type == "response.failed" and not output:
+            return  # a failure need not list what was streamed before it
+        if len(output) != len(streamed):
+            self._add(out, ev, "final-mismatch", f"response.output has {len(output)} item(s), the stream built {len(streamed)}")
+        for i, (final, built) in enumerate(zip(output, streamed)):
+            if not isinstance(final, dict):
+                continue
+            if final.get("id") != built.id or final.get("type") != built.type:
+                self._add(out, ev, "final-mismatch", f"output[{i}] is {final.get('type')} {final.get('id')}, the stream built {built.type} {built.id}", item_id=built.id, output_index=i)
+                continue
+            for key, message in _compare_item(final, built):
+                if (built.output_index, key) not in self._reported:
+                    self._reported.add((built.output_index, key))
+                    self._add(out, ev, "final-mismatch", f"output[{i}] {message}", item_id=built.id, output_index=i)
+
+
+def _part_text(part: Any) -> str | None:
+    if not isinstance(part, dict):
+        return None
+    v = part.get("refusal") if part.get("type") == "refusal" else part.get("text")
+    return v if isinstance(v, str) else None
+
+
+def _compare_item(final: dict, built) -> list[tuple[tuple, str]]:
+    """Texts of a final item payload that differ from what the deltas built (only for parts that had deltas or
+    that the stream announced)."""
+    problems = []
+    content = final.get("content")
+    if isinstance(content, list):
+        for ci, part in enumerate(content):
+            text = _part_text(part)
+            block = built.blocks.get(("content", ci))
+            if text is None:
+                continue
+            deltas = block.deltas_text if block is not None else ""
+            if block is None and not text:
+                continue
+            if text != deltas:
+                problems.append((("content", ci), f"content[{ci}] text differs from the deltas {first_difference(text, deltas)}"))
+    summary = final.get("summary")
+    if isinstance(summary, list):
+        for si, part in enumerate(summary):
+            text = _part_text(part)
+            block = built.blocks.get(("summary", si))
+            deltas = block.deltas_text if block is not None else ""
+            if text is not None and text != deltas:
+                problems.append((("summary", si), f"summary[{si}] text differs from the deltas {first_difference(text, deltas)}"))
+    for key in ("arguments", "input", "code"):
+        text = final.get(key)
+        block = built.blocks.get((key,))
+        if isinstance(text, str) and block is not None and block.chunks and text != block.deltas_text:
+            problems.append(((key,), f"{key} differ from the deltas {first_difference(text, block.deltas_text)}"))
+    return problems
+
+
+def check_events(events: list[StreamEvent]) -> list[Anomaly]:
+    """Headless: assemble and check a whole stream."""
+    from .assemble import ResponseAssembler
+
+    asm = ResponseAssembler()
+    checker = Checker()
+    for ev in events:
+        asm.feed(ev)
+        checker.feed(ev, asm.state)
+    checker.finish(events)
+    return sorted(checker.anomalies, key=lambda a: a.index)
