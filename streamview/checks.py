@@ -117,6 +117,8 @@ class Checker:
         self._terminal: StreamEvent | None = None
         self._last_terminal_type = ""
         self._reported: set[tuple] = set()  # (output_index, part key) whose text mismatch is already reported
+        self._unreadable = 0  # events whose payload could not be read: the sequence numbers they took are not gaps
+        self._early_parts: dict[int, set[tuple]] = {}  # parts announced before their item was
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
@@ -135,6 +137,8 @@ class Checker:
                 self._add(out, ev, "bad-sse", ev.error or "not SSE")
             else:
                 self._add(out, ev, "bad-json", ev.error or "data is not JSON")
+            if ev.kind == "event":
+                self._unreadable += 1
             return out
         p = ev.payload
         if not isinstance(p, dict):
@@ -145,7 +149,8 @@ class Checker:
         self._sequence(ev, out)
         self._terminal_rules(ev, out)
         if ev.type not in KNOWN_TYPES:
-            self._add(out, ev, "unknown-event", f"{ev.type!r} is not an event type the protocol defines (a note: streams gain new events)", NOTE)
+            what = "a gateway keep-alive, outside the SDK's event union" if ev.type == "keepalive" else "not an event type the protocol defines (a note: streams gain new events)"
+            self._add(out, ev, "unknown-event", f"{ev.type!r}: {what}", NOTE)
             return out
         if ev.type == "response.output_item.added":
             self._item_added(ev, p, out)
@@ -185,11 +190,18 @@ class Checker:
             return
         if seq > expected:
             missing = list(range(expected, seq))
+            absorbed = min(len(missing), self._unreadable)
+            self._unreadable -= absorbed
+            if absorbed == len(missing):  # the unreadable events in between took those numbers
+                self._max_seq = seq
+                return
+            missing = missing[absorbed:]
             shown = f"{missing[0]}" if len(missing) == 1 else f"{missing[0]}-{missing[-1]}"
-            gap = self._add(out, ev, "seq-gap", f"sequence_number {seq} follows {expected - 1}: {shown} missing")
+            gap = self._add(out, ev, "seq-gap", f"sequence_number {seq} follows {missing[0] - 1}: {shown} missing")
             for m in missing[:10000]:
                 self._missing[m] = gap
         self._max_seq = seq
+        self._unreadable = 0
 
     def _withdraw_if_filled(self, gap: Anomaly) -> None:
         if gap not in self._missing.values() and gap in self.anomalies:
@@ -224,7 +236,9 @@ class Checker:
             return
         if idx != len(self._items):
             self._add(out, ev, "index-mismatch", f"output_index {idx} but {len(self._items)} item(s) were added before it (expected {len(self._items)})", item_id=item_id, output_index=idx)
-        self._items[idx] = _ItemTrack(item_id)
+        track = self._items[idx] = _ItemTrack(item_id)
+        for key in self._early_parts.pop(idx, ()):
+            track.parts[key] = "added"  # already reported as before-added: not again for each of its events
         if item_id:
             self._ids[item_id] = idx
 
@@ -234,9 +248,13 @@ class Checker:
         track = self._items.get(idx) if idx is not None else None
         if item_id and item_id in self._ids and idx is not None and self._ids[item_id] != idx:
             self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {self._ids[item_id]}, this event says {idx}", item_id=item_id, output_index=idx)
-            return None
+            track = self._items[self._ids[item_id]]  # the id names the item: go on with it, nothing more to report
+            return None if track.done else track
         if track is None:
             self._add(out, ev, "before-added", f"an event for output_index {idx} before its output_item.added", item_id=item_id, output_index=idx)
+            spec = _PART_EVENTS.get(ev.type)
+            if idx is not None and spec is not None and spec[1] == "added":
+                self._early_parts.setdefault(idx, set()).add(self._part_key(spec[0], p))
             return None
         if item_id and track.id and item_id != track.id:
             self._add(out, ev, "index-mismatch", f"output_index {idx} is item {track.id}, this event names {item_id}", item_id=item_id, output_index=idx)
@@ -246,22 +264,28 @@ class Checker:
             return None
         return track
 
+    @staticmethod
+    def _part_key(kind: str, p: dict) -> tuple:
+        if kind in ("content", "summary"):
+            i = p.get("content_index" if kind == "content" else "summary_index")
+            return (kind, i if isinstance(i, int) else 0)
+        return (kind,)
+
     def _item_event(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
         track = self._locate(ev, p, out)
         spec = _PART_EVENTS.get(ev.type)
         if track is None or spec is None:
             return
         kind, role, field = spec
-        idx = p["output_index"]
-        if kind in ("content", "summary"):
-            key_index = p.get("content_index" if kind == "content" else "summary_index")
-            key: tuple = (kind, key_index if isinstance(key_index, int) else 0)
-            label = f"{'content' if kind == 'content' else 'summary'} part {key[1]}"
-        else:
-            key, label = (kind,), kind
+        idx = next((i for i, t in self._items.items() if t is track), p["output_index"])
+        key = self._part_key(kind, p)
+        label = f"{kind} part {key[1]}" if kind in ("content", "summary") else kind
         where = dict(item_id=track.id, output_index=idx)
         status = track.parts.get(key)
         if role == "added":
+            if status == "early":
+                track.parts[key] = "added"
+                return
             if status is not None:
                 self._add(out, ev, "index-mismatch", f"{label} of {track.id} was already added", **where)
                 return
@@ -272,6 +296,7 @@ class Checker:
             return
         if kind in ("content", "summary") and status is None:
             self._add(out, ev, "before-added", f"{ev.type} for {label} before its {'content_part' if kind == 'content' else 'reasoning_summary_part'}.added", **where)
+            track.parts[key] = "early"  # reported once; its own added event and later deltas are not reported again
             return
         if status == "done" or (status == "text_done" and role in ("delta", "text_done")):
             self._add(out, ev, "after-done", f"{ev.type} after {label} was done", **where)

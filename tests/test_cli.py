@@ -138,7 +138,7 @@ def test_demo_examples_ship_inside_the_package():
 
 BAD_INPUTS = {
     "truncated mid-line": (SEED_BYTES[:3000], "no terminal event"),
-    "data not JSON": (SEED_BYTES.replace(b'"delta":" How"', b'"delta": How"', 1), "not JSON"),
+    "data not JSON": (SEED_BYTES.replace(b'"delta":" How"', b'"delta": How"', 1), "bad-json"),
     "binary garbage": (bytes(range(256)) * 40, "not SSE"),
     "empty file": (b"", "0/0 events"),
     "CRLF": (SEED_BYTES.replace(b"\n", b"\r\n"), "Hello there! How can I assist you today?"),
@@ -162,4 +162,4 @@ async def test_bad_input_is_annotated_in_the_ui(name):
             assert app.model.problems == []
             assert app.model.events[0].type == "response.created"
         elif name != "empty file":
-            assert app.model.problems and "problems (" in text
+            assert app.model.problems and "anomalies (" in text

@@ -182,7 +182,7 @@ async def test_q_quits():
 async def test_footer_and_palette_offer_the_actions():
     app = make_app(SEED_O4, paused=True)
     async with app.run_test(size=(200, 50)) as pilot:
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: "Quit" in screen_text(app))
         text = screen_text(app)
         for label in ("Pause", "Step", "Faster", "Slower", "End", "Restart", "Markdown", "Help", "Quit"):
             assert label in text
@@ -227,3 +227,85 @@ async def test_every_fixture_replays_into_the_panes(path):
             assert expected.status in screen_text(app)
         if expected.error:
             assert "── error" in shown
+
+
+# -- anomalies, filters, search (issue 4) ------------------------------------------------------------------------
+
+def _broken_seed() -> bytes:
+    """The o4 seed with the event of seq 8 removed and the output_text.done text corrupted: two anomalies."""
+    blocks = SEED_O4.read_bytes().split(b"\n\n")[:-1]
+    del blocks[8]
+    blocks[15] = blocks[15].replace(b"assist you today", b"assist you tomorrow")
+    return b"\n\n".join(blocks) + b"\n\n"
+
+
+async def test_a_and_shift_a_walk_the_anomalies():
+    app = make_app(_broken_seed(), instant=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        marks = sorted(app.model.marks())
+        assert [a.rule for i in marks for a in app.model.marks()[i]] == ["seq-gap", "done-mismatch"]
+        text = screen_text(app)
+        assert "! 2 anomalies" in text and "seq-gap ×1" in text
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert app.travel == marks[0] and app.query_one(EventList).cursor == marks[0]
+        assert "seq-gap" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert app.travel == marks[1]
+        await pilot.press("a")  # wraps around
+        await pilot.pause(0.1)
+        assert app.travel == marks[0]
+        await pilot.press("A")
+        await pilot.pause(0.1)
+        assert app.travel == marks[1]
+
+
+async def test_f_cycles_filters_and_selection_highlights_the_item():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        events = app.query_one(EventList)
+        await pilot.press("f")
+        assert events.filter_name == "no deltas"
+        assert events.row_count == 10 and all(not app.model.events[i].is_delta for i in events.rows)
+        assert "filter: no deltas (10 of 20)" in screen_text(app)
+        await pilot.press("home", "down", "down", "down", "down")  # event 4: output_item.added of the message
+        assert events.cursor == 4
+        assert events._related_key == 1  # the message's output_index: its rows are highlighted
+        await pilot.press("f")
+        assert events.filter_name == "output item 1"
+        assert events.rows == list(range(4, 19))
+        await pilot.press("f")
+        assert events.filter_name == "anomalies" and events.rows == []
+        await pilot.press("f")
+        assert events.filter_name == "all" and events.rows is None
+
+
+async def test_slash_searches_event_payloads():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.press("slash")
+        await pilot.press(*"today")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.travel == 14  # the delta " today"
+        await pilot.press("enter")  # the next match
+        await pilot.pause(0.1)
+        assert app.travel == 16  # output_text.done holds "today" too
+        await pilot.press("escape")  # closes the search box
+        await pilot.press("escape")  # back to live
+        assert app.travel is None
+
+
+async def test_anomalies_are_marked_as_they_arrive():
+    app = make_app(_broken_seed(), paused=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        for _ in range(9):
+            await pilot.press("n")
+        await wait_until(pilot, lambda: app.query_one(EventList).count == 9)
+        text = screen_text(app)
+        assert "seq-gap" in text and "follows 7: 8" in text
+        assert not any(a.rule == "done-mismatch" for a in app.model.anomalies)

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
 from replay.player import Player
@@ -42,6 +42,10 @@ class StreamviewApp(App[int]):
         Binding("e", "end", "End", id="end", tooltip="Jump to the end: emit the rest now and follow it"),
         Binding("r", "restart", "Restart", id="restart", tooltip="Replay from the first event"),
         Binding("escape", "live", "Live", id="live", show=False, tooltip="Leave the event detail and time travel"),
+        Binding("a", "anomaly(1)", "Next anomaly", id="next-anomaly", tooltip="Select the next anomaly (detail and time travel)"),
+        Binding("A", "anomaly(-1)", "Prev anomaly", id="prev-anomaly", show=False, tooltip="Select the previous anomaly"),
+        Binding("f", "filter", "Filter", id="filter", tooltip="Cycle the event filter: all, no deltas, this item, anomalies"),
+        Binding("slash", "search", "Search", id="search", key_display="/", tooltip="Search event payloads (enter finds the next)"),
         Binding("m", "markdown", "Markdown", id="markdown", tooltip="Show the message as Markdown or as raw text"),
         Binding("s", "save", "Save", id="save", tooltip="Save the stream so far as a transcript file"),
         Binding("question_mark,f1", "help", "Help", id="help", key_display="?", tooltip="Keys and what they do"),
@@ -57,6 +61,11 @@ class StreamviewApp(App[int]):
         self.saved_path: str | None = None
         self._shown = -1
         self._status_text = ""
+        self._marks_key = (0, False)
+        self._timeline_at = 0.0
+        self._timeline_n = 0
+        self.search_query = ""
+        self._filter_step = 0
         self._finished = False
 
     # -- layout ------------------------------------------------------------------------------------------------
@@ -64,8 +73,10 @@ class StreamviewApp(App[int]):
         yield Static("", id="status", markup=False)
         with Container(id="panes"):
             with Vertical(id="events-pane", classes="pane"):
+                yield Sparkline([0], id="timeline")
                 yield Static(Text(HEADER, style="bold"), id="events-header", markup=False)
-                yield EventList(self.model.events, id="events")
+                yield EventList(self.model.events, marks=self.model.marks, id="events")
+                yield Input(placeholder="search event payloads (enter: next match, escape: close)", id="search")
             yield MessageView(id="message", classes="pane")
             with ContentSwitcher(initial="response", id="right", classes="pane"):
                 yield ResponseView(id="response")
@@ -77,7 +88,8 @@ class StreamviewApp(App[int]):
         self.query_one("#message").border_title = "message"
         self.query_one("#right").border_title = "response"
         self._apply_width(self.size.width)
-        self.query_one(EventList).focus()
+        self._events = self.query_one(EventList)
+        self._events.focus()
         self.set_interval(FRAME, self.render_frame)
         self.consume()
 
@@ -121,13 +133,23 @@ class StreamviewApp(App[int]):
 
     def render_frame(self) -> None:
         model = self.model
-        key = (len(model.events), model.state.structure, self.player.paused, self.player.speed, self.player.finished, self.travel, self.player.total, self.player.read_error)
+        key = (len(model.events), model.state.structure, self.player.paused, self.player.speed, self.player.finished, self.travel, self.player.total, self.player.read_error, len(model.anomalies), model.checker.withdrawn)
+        events = self._events
+        if not events.is_attached:
+            return  # shutting down
+        if events.follow and events.scroll_y < events.max_scroll_y:
+            events.scroll_end(animate=False, immediate=True, x_axis=False)  # layout changed under a following list
         if key == self._shown:
             return
         self._shown = key
         streaming = not self.player.finished
         with self.batch_update():
-            self.query_one(EventList).sync(len(model.events))
+            marks_key = (model.checker.withdrawn, model.finished)
+            if marks_key != self._marks_key:
+                self._marks_key = marks_key
+                events.redraw()  # a withdrawn gap or an end-of-stream anomaly marks an old row
+            events.sync(len(model.events))
+            self._update_timeline()
             self.query_one(MessageView).update_live(model.state, streaming)
             extra = {"speed": f"{self.player.speed:g}x"}
             if self.player.read_error:
@@ -145,8 +167,9 @@ class StreamviewApp(App[int]):
         if model.rate is not None:
             bits.append(f"{model.rate:,.0f} ev/s")
         bits.append(f"{p.speed:g}x")
-        if model.problems:
-            bits.append(f"! {len(model.problems)} problem(s)")
+        errors = sum(1 for a in model.anomalies if a.severity == "error")
+        if errors:
+            bits.append(f"! {errors} anomal{'y' if errors == 1 else 'ies'}")
         if p.read_error:
             bits.append(f"! {p.read_error}")
         text = "  ".join(visible_line(b) for b in bits)
@@ -187,6 +210,101 @@ class StreamviewApp(App[int]):
         on_ = view.toggle_markdown(state)
         view.border_subtitle = "markdown" if on_ else ""
 
+    def action_anomaly(self, direction: int) -> None:
+        """Select the next (1) or previous (-1) anomalous event after or before the cursor."""
+        marks = sorted(self.model.marks())
+        if not marks:
+            self.notify("no anomalies so far", markup=False)
+            return
+        events = self.query_one(EventList)
+        here = events.cursor
+        if direction > 0:
+            target = next((i for i in marks if here is None or i > here), marks[0])
+        else:
+            target = next((i for i in reversed(marks) if here is None or i < here), marks[-1])
+        events.focus()
+        events.select(target)
+
+    FILTERS = ("all", "no deltas", "this item", "anomalies")
+
+    def action_filter(self) -> None:
+        """Cycle: all events, no deltas, the selected event's item only (skipped with no selection), anomalies."""
+        from widgets.event_list import item_key
+
+        events = self.query_one(EventList)
+        marks = self.model.marks
+        step = self._filter_step
+        for _ in range(len(self.FILTERS)):
+            step = (step + 1) % len(self.FILTERS)
+            name = self.FILTERS[step]
+            if name == "this item":
+                key = item_key(self.model.events[events.cursor]) if events.cursor is not None else None
+                if key is None:
+                    continue
+                events.set_filter(f"output item {key}", lambda ev, key=key: item_key(ev) == key)
+            elif name == "no deltas":
+                events.set_filter(name, lambda ev: not ev.is_delta)
+            elif name == "anomalies":
+                events.set_filter(name, lambda ev: ev.index in marks() or ev.error is not None)
+            else:
+                events.set_filter(name, None)
+            break
+        self._filter_step = step
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.search_query
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, message: Input.Submitted) -> None:
+        query = message.value
+        self.search_query = query
+        if not query:
+            return
+        events = self.query_one(EventList)
+        needle = query.casefold()
+        start = (events.cursor + 1) if events.cursor is not None else 0
+        n = len(self.model.events)
+        for step in range(n):
+            i = (start + step) % n
+            ev = self.model.events[i]
+            if needle in ev.data.casefold() or needle in ev.type.casefold():
+                events.select(i)
+                return
+        self.notify(f"no event matches {query!r}", markup=False)
+
+    def _close_search(self) -> bool:
+        box = self.query_one("#search", Input)
+        if box.display:
+            box.display = False
+            self.query_one(EventList).focus()
+            return True
+        return False
+
+    def _update_timeline(self) -> None:
+        """Events per time slice over the whole stream: bursts and stalls at a glance (at most 4 times a second)."""
+        import time
+
+        now = time.monotonic()
+        events = self.model.events
+        # a burst redraws at most 4 times a second; a trickle (or the end) at once, so a paused view is exact
+        if now - self._timeline_at < 0.25 and len(events) - self._timeline_n > 50 and not self.player.finished:
+            return
+        self._timeline_at, self._timeline_n = now, len(events)
+        times = [ev.t for ev in events if ev.t is not None] if len(events) < 200_000 else []
+        spark = self.query_one("#timeline", Sparkline)
+        if len(times) < 2 or times[-1] <= times[0]:
+            spark.data = [len(events)]
+            return
+        bins = max(1, min(spark.size.width or 40, len(times) // 2))
+        first, span = times[0], times[-1] - times[0]
+        counts = [0] * bins
+        for t in times:
+            counts[min(bins - 1, int((t - first) / span * bins))] += 1
+        spark.data = counts
+
     def action_save(self) -> None:
         import time
 
@@ -206,6 +324,8 @@ class StreamviewApp(App[int]):
         self.push_screen(HelpScreen(self.BINDINGS))
 
     def action_live(self) -> None:
+        if self._close_search():
+            return
         if self.travel is None:
             return
         self.travel = None

@@ -17,6 +17,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from bisect import bisect_left
+from typing import Callable, Sequence
+
+from streamview.checks import Anomaly
 from streamview.events import StreamEvent, short_repr
 from streamview.sanitize import visible_line
 
@@ -44,17 +48,34 @@ def short_type(t: str) -> str:
     return t.removeprefix("response.")
 
 
-def row_text(ev: StreamEvent, prev: StreamEvent | None) -> Text:
+STALL = 1.0  # seconds: a gap longer than this is marked as a stall
+STYLE_NOTE = Style(color="yellow")
+STYLE_STALL = Style(color="black", bgcolor="yellow", bold=True)
+STYLE_RELATED = Style(bgcolor="grey23")
+
+
+def row_text(ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (), related: bool = False) -> Text:
     """One event as a row of plain text (stream text sanitized, never markup)."""
     seq = "" if ev.seq is None else str(ev.seq)
     t = "" if ev.t is None else f"{ev.t:.3f}"
     dt = None if prev is None or prev.t is None or ev.t is None else ev.t - prev.t
     kind = short_type(ev.type)
+    errors = [a for a in anomalies if a.severity == "error"]
     text = Text(no_wrap=True, overflow="ellipsis", end="")
-    text.append("!" if ev.error else " ", STYLE_MARK if ev.error else None)
-    text.append(f"{ev.index:>5} {seq:>5} {t:>7} {_fmt_gap(dt):>6} ")
-    if ev.error:
+    if errors or (ev.error and not anomalies):
+        text.append("!", STYLE_MARK)
+    elif anomalies:
+        text.append("?", STYLE_NOTE)
+    else:
+        text.append("\u2502" if related else " ", STYLE_ITEM if related else None)
+    text.append(f"{ev.index:>5} {seq:>5} {t:>7} ")
+    stall = dt is not None and ev.t_synthetic is False and dt > STALL
+    text.append(f"{_fmt_gap(dt):>6}", STYLE_STALL if stall else None)
+    text.append(" ")
+    if errors or ev.error:
         style = STYLE_PROBLEM
+    elif anomalies:
+        style = STYLE_NOTE
     elif ev.kind == "comment":
         style = STYLE_COMMENT
     elif ev.type.startswith("response.output_item") or ev.type.startswith("response.content_part"):
@@ -67,13 +88,31 @@ def row_text(ev: StreamEvent, prev: StreamEvent | None) -> Text:
         style = None
     text.append(visible_line(kind[:TYPE_WIDTH]).ljust(TYPE_WIDTH), style)
     text.append(" ")
-    detail = ev.error if ev.error else short_repr(ev)
-    text.append(visible_line(detail), STYLE_PROBLEM if ev.error else None)
+    if anomalies:
+        detail = "; ".join(f"{a.rule}: {a.message}" for a in anomalies)
+        text.append(visible_line(detail), STYLE_PROBLEM if errors else STYLE_NOTE)
+    elif ev.error:
+        text.append(visible_line(ev.error), STYLE_PROBLEM)
+    else:
+        text.append(visible_line(short_repr(ev)))
+    if related:
+        text.stylize(STYLE_RELATED)
     return text
 
 
+def item_key(ev: StreamEvent):
+    """What ties events of one output item together: the output_index (item ids are missing on some events)."""
+    p = ev.payload
+    if isinstance(p, dict):
+        idx = p.get("output_index")
+        if isinstance(idx, int):
+            return idx
+    return None
+
+
 class EventList(ScrollView, can_focus=True):
-    """Rows are ``events[0:count]`` of a list owned by the model; ``sync(count)`` shows newly arrived ones."""
+    """Rows are events of a list owned by the model (``sync(count)`` shows newly arrived ones), all of them or the
+    ones a filter keeps; the cursor is an event index."""
 
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -103,13 +142,31 @@ class EventList(ScrollView, can_focus=True):
             self.follow = follow
             super().__init__()
 
-    def __init__(self, events: list[StreamEvent], **kwargs) -> None:
+    def __init__(self, events: list[StreamEvent], marks: Callable[[], dict[int, list[Anomaly]]] = dict, **kwargs) -> None:
         super().__init__(**kwargs)
         self.events = events
+        self.marks = marks
         self.count = 0
         self.follow = True
         self.new_since_detach = 0
+        self.rows: list[int] | None = None  # event indexes a filter keeps (None: every event)
+        self.filter_name = "all"
+        self._keep: Callable[[StreamEvent], bool] | None = None
         self._cache: LRUCache[tuple, Strip] = LRUCache(2048)
+
+    # -- rows and events -----------------------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return self.count if self.rows is None else len(self.rows)
+
+    def event_at(self, row: int) -> int:
+        return row if self.rows is None else self.rows[row]
+
+    def row_of(self, index: int) -> int | None:
+        if self.rows is None:
+            return index if index < self.count else None
+        i = bisect_left(self.rows, index)
+        return i if i < len(self.rows) and self.rows[i] == index else None
 
     # -- the model side ----------------------------------------------------------------------------------------
     def set_events(self, events: list[StreamEvent]) -> None:
@@ -118,6 +175,8 @@ class EventList(ScrollView, can_focus=True):
         self.cursor = None
         self.follow = True
         self.new_since_detach = 0
+        if self.rows is not None:
+            self.rows = []
         self._cache.clear()
         self.virtual_size = Size(self.size.width, 0)
         self.scroll_to(y=0, animate=False, immediate=True)
@@ -128,14 +187,36 @@ class EventList(ScrollView, can_focus=True):
         """Show the events that arrived since the last frame (one call per frame)."""
         if count == self.count:
             return
-        added = count - self.count
+        before = self.row_count
+        if self.rows is not None and self._keep is not None:
+            keep = self._keep
+            self.rows.extend(i for i in range(self.count, count) if keep(self.events[i]))
         self.count = count
-        self.virtual_size = Size(self.size.width, count)
+        self.virtual_size = Size(self.size.width, self.row_count)
         if self.follow:
             self._scroll_to_end()
         else:
-            self.new_since_detach += max(0, added)
+            self.new_since_detach += max(0, self.row_count - before)
             self._update_subtitle()
+        self.refresh()
+
+    def set_filter(self, name: str, keep: Callable[[StreamEvent], bool] | None) -> None:
+        """Show only the events ``keep`` accepts (None: all of them). The cursor stays on its event if it can."""
+        self.filter_name = name
+        self._keep = keep
+        self.rows = None if keep is None else [i for i in range(self.count) if keep(self.events[i])]
+        self.virtual_size = Size(self.size.width, self.row_count)
+        self._cache.clear()
+        self._update_subtitle()
+        if self.cursor is not None and self.row_of(self.cursor) is not None:
+            self.scroll_to_row(self.row_of(self.cursor))
+        elif self.follow:
+            self._scroll_to_end()
+        self.refresh()
+
+    def redraw(self) -> None:
+        """Marks changed outside the new rows (a withdrawn gap, the end of the stream): draw every row again."""
+        self._cache.clear()
         self.refresh()
 
     def _scroll_to_end(self) -> None:
@@ -153,12 +234,16 @@ class EventList(ScrollView, can_focus=True):
             self._scroll_to_end()
 
     def _update_subtitle(self) -> None:
+        bits = []
+        if self.filter_name != "all":
+            bits.append(f"filter: {self.filter_name} ({self.row_count:,} of {self.count:,})")
         if not self.follow and self.new_since_detach:
-            self.border_subtitle = f"+{self.new_since_detach:,} new · end to follow"
+            bits.append(f"+{self.new_since_detach:,} new · end to follow")
         elif not self.follow:
-            self.border_subtitle = "paused follow · end to follow"
-        else:
-            self.border_subtitle = ""
+            bits.append("not following · end to follow")
+        self.border_subtitle = " · ".join(bits)
+        if self.parent is not None:
+            self.parent.border_subtitle = self.border_subtitle
 
     def _detach(self) -> None:
         if self.follow:
@@ -170,58 +255,71 @@ class EventList(ScrollView, can_focus=True):
     # -- rendering ---------------------------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
+        row = scroll_y + y
         width = self.size.width
-        if index >= self.count or index >= len(self.events):
+        if row >= self.row_count:
             return Strip.blank(width, self.rich_style)
+        index = self.event_at(row)
+        if index >= len(self.events):
+            return Strip.blank(width, self.rich_style)
+        ev = self.events[index]
+        marks = self.marks().get(index, ())
         selected = index == self.cursor
-        key = (index, selected, width)
+        related = self._related_key is not None and not selected and item_key(ev) == self._related_key
+        key = (index, selected, related, width, tuple(id(a) for a in marks), ev.error is not None)
         strip = self._cache.get(key)
         if strip is None:
-            ev = self.events[index]
-            text = row_text(ev, self.events[index - 1] if index else None)
+            text = row_text(ev, self.events[index - 1] if index else None, marks, related)
             text.truncate(width, overflow="ellipsis", pad=True)
             if selected:
                 text.stylize(STYLE_CURSOR)
             segments = list(text.render(self.app.console, end=""))
             strip = Strip(segments, width).crop_extend(0, width, self.rich_style)
             self._cache[key] = strip
-        return strip.apply_style(self.rich_style).apply_offsets(scroll_x, index)
+        return strip.apply_style(self.rich_style).apply_offsets(scroll_x, row)
+
+    _related_key = None
 
     def watch_cursor(self, old: int | None, new: int | None) -> None:
+        # the events of the selected event's item are highlighted
+        self._related_key = item_key(self.events[new]) if new is not None and new < len(self.events) else None
         self.refresh()
 
     # -- actions -----------------------------------------------------------------------------------------------
-    def _move_to(self, index: int) -> None:
-        if self.count == 0:
+    def _move_to_row(self, row: int) -> None:
+        if self.row_count == 0:
             return
-        index = max(0, min(self.count - 1, index))
+        row = max(0, min(self.row_count - 1, row))
         self._detach()
-        self.cursor = index
-        self.scroll_to_region_index(index)
+        self.cursor = self.event_at(row)
+        self.scroll_to_row(row)
 
-    def scroll_to_region_index(self, index: int) -> None:
+    def scroll_to_row(self, row: int) -> None:
         height = self.scrollable_content_region.height or 1
         top = round(self.scroll_y)
-        if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def _cursor_row(self) -> int | None:
+        return None if self.cursor is None else self.row_of(self.cursor)
 
     def action_cursor(self, delta: int) -> None:
-        if self.cursor is None:
-            start = self.count - 1 if delta < 0 else round(self.scroll_y)
-            self._move_to(start if delta > 0 else start)
+        row = self._cursor_row()
+        if row is None:
+            self._move_to_row(self.row_count - 1 if delta < 0 else round(self.scroll_y))
             return
-        self._move_to(self.cursor + delta)
+        self._move_to_row(row + delta)
 
     def action_page(self, direction: int) -> None:
         height = self.scrollable_content_region.height or 1
-        base = self.cursor if self.cursor is not None else round(self.scroll_y)
-        self._move_to(base + direction * height)
+        row = self._cursor_row()
+        base = row if row is not None else round(self.scroll_y)
+        self._move_to_row(base + direction * height)
 
     def action_first(self) -> None:
-        self._move_to(0)
+        self._move_to_row(0)
 
     def action_follow(self) -> None:
         self.follow_end()
@@ -236,28 +334,32 @@ class EventList(ScrollView, can_focus=True):
         self.post_message(self.FollowChanged(True))
 
     def select(self, index: int) -> None:
-        """Put the cursor on ``index`` and announce it as selected."""
-        self._move_to(index)
+        """Put the cursor on event ``index`` (showing every event if the filter hides it) and announce it."""
+        if index >= self.count:
+            return
+        if self.row_of(index) is None:
+            self.set_filter("all", None)
+        self._move_to_row(self.row_of(index) or 0)
         if self.cursor is not None:
             self.post_message(self.Selected(self.cursor))
 
     def action_select(self) -> None:
         if self.cursor is None:
-            if self.count == 0:
+            if self.row_count == 0:
                 return
-            self._move_to(self.count - 1)
+            self._move_to_row(self.row_count - 1)
         if self.cursor is not None:
             self.post_message(self.Selected(self.cursor))
 
     def on_click(self, event) -> None:
-        index = round(self.scroll_y) + event.y
-        if 0 <= index < self.count:
-            self.select(index)
+        row = round(self.scroll_y) + event.y
+        if 0 <= row < self.row_count:
+            self.select(self.event_at(row))
 
     def on_mouse_scroll_up(self, event) -> None:
         self._detach()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if not self.follow and self.cursor is None and new_value >= self.max_scroll_y and self.count:
+        if not self.follow and self.cursor is None and new_value >= self.max_scroll_y and self.row_count:
             self.follow_end()

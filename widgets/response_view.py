@@ -63,7 +63,7 @@ class ResponseView(VerticalScroll):
     def update_from(self, model: StreamModel, extra: dict[str, str] | None = None, force: bool = False) -> None:
         state = model.state
         # structure and status changes show at once; counts and timings at most 4 times a second
-        key = (state.structure, state.status, len(model.problems), tuple((extra or {}).items()))
+        key = (state.structure, state.status, len(model.anomalies), model.checker.withdrawn, tuple((extra or {}).items()))
         now = time.monotonic()
         if key == self._key and not force and self._count == len(model.events):
             return
@@ -110,6 +110,22 @@ class ResponseView(VerticalScroll):
         details = resp.get("incomplete_details")
         if details:
             row("incomplete", details.get("reason") if isinstance(details, dict) else details, "yellow")
+
+        anomalies = model.anomalies
+        if anomalies:
+            errors = sum(1 for a in anomalies if a.severity == "error")
+            section(f"anomalies ({errors} error(s), {len(anomalies) - errors} note(s))", "bold underline red" if errors else "bold underline yellow")
+            by_rule: dict[str, int] = {}
+            for a in anomalies:
+                by_rule[a.rule] = by_rule.get(a.rule, 0) + 1
+            row("by rule", ", ".join(f"{rule} ×{n}" for rule, n in sorted(by_rule.items(), key=lambda kv: -kv[1])), "red" if errors else "yellow")
+            if len(anomalies) > 20:
+                row("", f"(the last 20 of {len(anomalies)}; a/A walk them)", "dim")
+            for a in anomalies[-20:]:
+                seq = "" if a.seq is None else f" seq {a.seq}"
+                row(f"#{a.index}{seq}", f"{a.rule}: {a.message}", "red" if a.severity == "error" else "yellow")
+        else:
+            row("anomalies", "none seen", "dim")
 
         params = [(label, resp[name]) for name, label in PARAMS.items() if name in resp]
         reasoning = resp.get("reasoning")
@@ -168,15 +184,4 @@ class ResponseView(VerticalScroll):
                 if k.lower() in HEADERS or k.lower().startswith("x-ratelimit"):
                     row(k.lower(), v)
 
-        if model.problems:
-            section(f"problems ({len(model.problems)})", "bold underline red")
-            if len(model.problems) > 20:
-                row("", f"(the last 20 of {len(model.problems)})", "dim")
-            for ev in model.problems[-20:]:
-                row(f"#{ev.index}", f"line {ev.line}: {ev.error}", "red")
-        else:
-            section("problems")
-            row("", "none seen", "dim")
-        for name, count in state.unknown_types.items():
-            row("note", f"unknown event type {name} ×{count}", "yellow")
         return grid
