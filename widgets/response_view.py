@@ -114,7 +114,8 @@ class ResponseView(VerticalScroll):
         anomalies = model.anomalies
         if anomalies:
             errors = sum(1 for a in anomalies if a.severity == "error")
-            section(f"anomalies ({errors} error(s), {len(anomalies) - errors} note(s))", "bold underline red" if errors else "bold underline yellow")
+            section("anomalies", "bold underline red" if errors else "bold underline yellow")
+            row("found", f"{errors} error(s), {len(anomalies) - errors} note(s)", "red" if errors else "yellow")
             by_rule: dict[str, int] = {}
             for a in anomalies:
                 by_rule[a.rule] = by_rule.get(a.rule, 0) + 1
