@@ -162,4 +162,4 @@ async def test_bad_input_is_annotated_in_the_ui(name):
             assert app.model.problems == []
             assert app.model.events[0].type == "response.created"
         elif name != "empty file":
-            assert app.model.problems and "anomalies (" in text
+            assert app.model.problems and "error(s)" in text
