@@ -19,6 +19,8 @@ from streamview.sse import Frame, TranscriptMeta
 DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
 INSTANT_BATCH = 500  # events emitted between yields to the event loop when not pacing
+READ_AHEAD = 50_000  # events decoded ahead of playback at most: a huge file streams, it is not loaded first
+FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 
 
 class Player:
@@ -32,11 +34,16 @@ class Player:
         instant: bool = False,
         paused: bool = False,
         pace: float = DEFAULT_PACE,
+        follow: bool = False,
+        read_ahead: int = READ_AHEAD,
     ) -> None:
         """Replay ``fp`` (a transcript file, stdin, a FIFO), or play ``live`` events as they arrive (no pacing:
         they come in real time; pause, step and restart still work on what has arrived)."""
         self.fp = fp
         self.live = live
+        self.follow = follow  # like tail -f: at the end of the file, wait for more
+        self.read_ahead = read_ahead
+        self._room = asyncio.Event()
         self.speed = speed
         self.instant = instant or live is not None
         self.paused = paused
@@ -100,6 +107,7 @@ class Player:
 
     def restart(self) -> None:
         self.cursor = 0
+        self._room.set()
         self.finished = False
         self._skip = False
         self._steps = 0
@@ -135,6 +143,9 @@ class Player:
             except (OSError, ValueError) as exc:
                 raise SourceError(f"read failed: {getattr(exc, 'strerror', None) or exc}") from None
             if not chunk:
+                if self.follow:
+                    await asyncio.sleep(FOLLOW_POLL)
+                    continue
                 return
             yield chunk
 
@@ -143,6 +154,9 @@ class Player:
         try:
             async for chunk in chunks:
                 self._add(self._reader.feed(chunk))
+                while len(self.buffer) - self.cursor > self.read_ahead:
+                    self._room.clear()
+                    await self._room.wait()  # playback is far behind: stop decoding until it catches up
         except SourceError as exc:
             self.read_error = str(exc)
         finally:
@@ -202,6 +216,8 @@ class Player:
             if self._steps > 0:
                 self._steps -= 1
             self.cursor += 1
+            if len(self.buffer) - self.cursor <= self.read_ahead:
+                self._room.set()
             self._last_t = ev.t or self._last_t
             emit(ev)
             burst += 1

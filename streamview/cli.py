@@ -9,7 +9,7 @@ from importlib import resources
 
 from . import __version__
 from .live import DEFAULT_MODEL, RequestError, build_request
-from .source import SourceError, open_transcript, read_events
+from .source import SourceError, open_transcript
 
 COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
 
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay a saved SSE transcript (a file, or - for stdin) in the UI")
     replay.add_argument("file", help="transcript file, or - for stdin")
     pacing(replay)
+    replay.add_argument("--follow", action="store_true", help="like tail -f: keep reading as the file grows")
     replay.set_defaults(func=cmd_replay)
 
     live = sub.add_parser("live", help="stream a live Responses API call (also: streamview PROMPT)")
@@ -127,14 +128,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     label = getattr(args, "label", None) or ("stdin" if args.file == "-" else args.file)
     from replay.player import Player
 
+    follow = getattr(args, "follow", False)
     if args.plain or not sys.stdout.isatty():
         # no terminal (or asked for none): the text as it streams, at the replay's pace
-        return run_plain(Player(fp, speed=args.speed, instant=args.instant), label)
+        return run_plain(Player(fp, speed=args.speed, instant=args.instant, follow=follow), label)
     if args.file == "-":
         fp = _take_stdin_for_data()
     from tui.app import run_app  # the only place the UI is imported
 
-    return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused), label)
+    return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused, follow=follow), label)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -239,19 +241,17 @@ def _take_stdin_for_data():
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checks import ERROR, check_events
+    from .checks import ERROR
 
     unreadable = errors = notes = 0
     report: list[dict] = []
     for path in args.files:
         try:
-            with open_transcript(path) as fp:
-                events, _ = read_events(fp)
+            count, anomalies = _check_file(path)
         except SourceError as exc:
             print(f"streamview: {exc}", file=sys.stderr)
             unreadable += 1
             continue
-        anomalies = check_events(events)
         file_errors = sum(1 for a in anomalies if a.severity == ERROR)
         errors += file_errors
         notes += len(anomalies) - file_errors
@@ -269,7 +269,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 line = visible_line(line)
             print(line)
         verdict = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
-        print(f"{path}: {verdict} in {len(events):,} events")
+        print(f"{path}: {verdict} in {count:,} events")
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     elif len(args.files) > 1:
@@ -279,26 +279,69 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _check_file(path: str):
+    """Decode, assemble and check a transcript as it is read (no list of events is kept)."""
+    from .assemble import ResponseAssembler
+    from .checks import Checker
+    from .source import EventReader, iter_chunks
+
+    reader, asm, checker = EventReader(), ResponseAssembler(), Checker()
+    last = None
+    with open_transcript(path) as fp:
+        for chunk in iter_chunks(fp):
+            for ev in reader.feed(chunk):
+                asm.feed(ev)
+                checker.feed(ev, asm.state)
+                last = ev
+        for ev in reader.finish():
+            asm.feed(ev)
+            checker.feed(ev, asm.state)
+            last = ev
+    checker.finish([last] if last is not None else [])
+    return reader.count, sorted(checker.anomalies, key=lambda a: a.index)
+
+
 def cmd_print(args: argparse.Namespace) -> int:
-    return _print_events(open_transcript(args.file), as_json=args.json)
+    try:
+        return _print_events(open_transcript(args.file), as_json=args.json)
+    except SourceError as exc:
+        message = str(exc)
+        raise SourceError(message if message.startswith(args.file) else f"{args.file}: {message}") from None
 
 
 def _print_events(fp, as_json: bool) -> int:
-    from .model import StreamModel
+    """Stream the file through the decoder and the assembler: nothing but the assembled state is kept, so a
+    transcript of any size prints in memory proportional to its text."""
+    from .assemble import ResponseAssembler
+    from .source import EventReader, iter_chunks
 
-    events, reader = read_events(fp)
-    model = StreamModel(meta=reader.meta)
-    for ev in events:
-        model.add(ev)
-    state = model.state
-    if not any(ev.kind == "event" for ev in events):
-        what = "empty input" if not events else "not an SSE stream"
+    reader = EventReader()
+    asm = ResponseAssembler()
+    problems: list = []
+    count = events_seen = 0
+    with fp:
+        for chunk in iter_chunks(fp):
+            for ev in reader.feed(chunk):
+                count += 1
+                events_seen += ev.kind == "event"
+                asm.feed(ev)
+                if ev.error is not None:
+                    problems.append((ev.index, ev.line, ev.error))
+        for ev in reader.finish():
+            count += 1
+            events_seen += ev.kind == "event"
+            asm.feed(ev)
+            if ev.error is not None:
+                problems.append((ev.index, ev.line, ev.error))
+    state = asm.state
+    if not events_seen:
+        what = "empty input" if not count else "not an SSE stream"
         print(f"streamview: {what}: no events decoded", file=sys.stderr)
         return 2
     if as_json:
         out = state.final()
-        out["events"] = len(events)
-        out["problems"] = [{"index": ev.index, "line": ev.line, "message": ev.error} for ev in model.problems]
+        out["events"] = count
+        out["problems"] = [{"index": i, "line": line, "message": msg} for i, line, msg in problems]
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         text = state.text()
@@ -308,10 +351,10 @@ def _print_events(fp, as_json: bool) -> int:
             text = visible(text)
         if text:
             print(text)
-    for ev in model.problems[:3]:
-        print(f"streamview: event {ev.index} (line {ev.line}): {ev.error}", file=sys.stderr)
-    if len(model.problems) > 3:
-        print(f"streamview: ... and {len(model.problems) - 3} more problems", file=sys.stderr)
+    for index, line, msg in problems[:3]:
+        print(f"streamview: event {index} (line {line}): {msg}", file=sys.stderr)
+    if len(problems) > 3:
+        print(f"streamview: ... and {len(problems) - 3} more problems", file=sys.stderr)
     if state.status == "failed":
         err = state.error or {}
         print(f"streamview: response failed: {err.get('code') or ''} {err.get('message') or ''}".rstrip(), file=sys.stderr)

@@ -15,9 +15,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Mapping
 
-import httpx
-from httpx_sse import aconnect_sse
-
 from .source import SourceError
 from .sse import TranscriptMeta
 
@@ -143,6 +140,8 @@ def http_error_message(status: int, reason: str, body: bytes) -> str:
 
 
 def _connect_failure(exc: Exception, url: str) -> LiveError:
+    import httpx
+
     host = httpx.URL(url).host
     port = httpx.URL(url).port
     where = f"{host}:{port}" if port else host
@@ -177,6 +176,9 @@ class LiveSource:
         return round(time.monotonic() - self._t0, 4)
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        import httpx  # imported when a request is made: `--help` and `print` stay fast
+        from httpx_sse import aconnect_sse
+
         req = self.request
         timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
         self._t0 = time.monotonic()

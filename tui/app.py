@@ -129,6 +129,8 @@ class StreamviewApp(App[int]):
             return "ended" if self.model.state.terminal_event is not None else "ended, no terminal event"
         if p.paused:
             return "paused"
+        if p.follow and p.cursor >= len(p.buffer):
+            return "following"
         return "streaming" if self.model.events else "waiting"
 
     def render_frame(self) -> None:
