@@ -159,9 +159,14 @@ class Player:
                     await self._room.wait()  # playback is far behind: stop decoding until it catches up
         except SourceError as exc:
             self.read_error = str(exc)
+        except Exception as exc:  # a reader bug must end the stream visibly, never hang it
+            self.read_error = f"reading failed: {type(exc).__name__}: {exc}"
         finally:
             # whatever the end, what was received is kept: a cut-off last event included
-            self._add(self._reader.finish())
+            try:
+                self._add(self._reader.finish())
+            except Exception as exc:
+                self.read_error = self.read_error or f"reading failed: {type(exc).__name__}: {exc}"
             self.eof = True
             self._wake.set()
 

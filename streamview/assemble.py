@@ -1,6 +1,6 @@
 """The Responses API assembler: a pure fold of events into a ``ResponseState``, O(1) per delta.
 
-Deltas are appended to per-block chunk lists and joined only when read. Every event is looked up by
+Deltas are appended to per-block chunk sequences (``Chunks``) and joined only when read. Every event is looked up by
 ``output_index`` (as the official SDK does); an event for an item or part that was never announced still gets a
 (placeholder) item or block, so nothing the stream sent is lost. Text that a ``.done`` event, an
 ``output_item.done`` or the terminal ``response`` carries is kept beside the deltas; it fills a block only when no
@@ -9,7 +9,11 @@ delta ever arrived for it (a server that streams no deltas), so the pane shows w
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import operator
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from .events import StreamEvent
 
@@ -17,15 +21,114 @@ TERMINAL_TYPES = frozenset({"response.completed", "response.failed", "response.i
 LIFECYCLE_TYPES = TERMINAL_TYPES | {"response.created", "response.in_progress", "response.queued"}
 
 
+_FREEZE = 512  # deltas kept as they came before they are joined into a segment
+
+
+class Chunks(Sequence):
+    """A block's deltas in arrival order. It reads like the list of strings it stands for (``len``, ``[i]``,
+    ``[-1]``, ``[a:b]`` as a list, iteration, ``==`` a list, ``append``), but holds the deltas joined, in segments
+    of 512, with one end offset per delta: a list of small strings costs about 60 bytes more per delta, and the
+    joined text (which the panes and the checks need anyway) would be a second copy. The latest deltas are kept as
+    they came until there are 512 of them; ``text()`` joins everything into one string and keeps only that."""
+
+    __slots__ = ("_segs", "_firsts", "_starts", "_tail", "_ends", "_total")
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        self._segs: list[str] = []  # joined deltas
+        self._firsts: list[int] = []  # the index of each segment's first delta
+        self._starts: list[int] = []  # the offset of each segment's first character in the whole text
+        self._tail: list[str] = []  # the latest deltas, not joined yet
+        self._ends = array("q")  # the end offset of every delta in the whole text
+        self._total = 0
+        for item in items:
+            self.append(item)
+
+    def append(self, text: str) -> None:
+        self._total += len(text)
+        self._ends.append(self._total)
+        tail = self._tail
+        tail.append(text)
+        if len(tail) >= _FREEZE:
+            self._freeze()
+
+    def _freeze(self) -> None:
+        tail = self._tail
+        first = len(self._ends) - len(tail)
+        self._firsts.append(first)
+        self._starts.append(self._ends[first - 1] if first else 0)
+        self._segs.append("".join(tail))
+        tail.clear()
+
+    def text(self) -> str:
+        """Every delta joined, in one string (kept: it becomes the only segment, so the text is not held twice)."""
+        if self._tail:
+            self._freeze()
+        segs = self._segs
+        if len(segs) > 1:
+            joined = "".join(segs)
+            segs[:] = [joined]
+            self._firsts[:] = [0]
+            self._starts[:] = [0]
+        return segs[0] if segs else ""
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def _get(self, i: int) -> str:
+        ends = self._ends
+        tail_first = len(ends) - len(self._tail)
+        if i >= tail_first:
+            return self._tail[i - tail_first]
+        s = bisect_right(self._firsts, i) - 1
+        base = self._starts[s]
+        return self._segs[s][(ends[i - 1] if i else 0) - base : ends[i] - base]
+
+    def __getitem__(self, i: Any) -> Any:
+        n = len(self._ends)
+        if isinstance(i, slice):
+            return [self._get(j) for j in range(*i.indices(n))]
+        i = operator.index(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("chunk index out of range")
+        return self._get(i)
+
+    def __iter__(self) -> Iterator[str]:
+        ends, segs, firsts, starts, tail = self._ends, list(self._segs), list(self._firsts), list(self._starts), list(self._tail)
+        tail_first = len(ends) - len(tail)
+        for s, seg in enumerate(segs):
+            base = starts[s]
+            stop = firsts[s + 1] if s + 1 < len(firsts) else tail_first
+            start = base
+            for i in range(firsts[s], stop):
+                end = ends[i]
+                yield seg[start - base : end - base]
+                start = end
+        yield from tail
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Chunks):
+            return len(self) == len(other) and list(self) == list(other)
+        if isinstance(other, list):
+            return len(self) == len(other) and list(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Chunks({list(self)!r})"
+
+
 class Block:
     """A growing piece of text inside an output item: a content part, a summary part, arguments, code..."""
 
-    __slots__ = ("key", "kind", "chunks", "_joined", "_joined_n", "done", "last_event", "first_event", "annotations", "from_final")
+    __slots__ = ("key", "kind", "chunks", "_joined", "_joined_n", "done", "last_event", "first_event", "annotations", "from_final", "_runs")
 
     def __init__(self, key: tuple, kind: str) -> None:
         self.key = key
         self.kind = kind  # output_text | refusal | summary_text | reasoning_text | arguments | input | code | command
-        self.chunks: list[str] = []
+        self.chunks = Chunks()  # the deltas, in order (a sequence of str)
         self._joined = ""
         self._joined_n = 0
         self.done: str | None = None  # the text the stream's own done event(s) carried
@@ -33,18 +136,26 @@ class Block:
         self.last_event: int | None = None
         self.annotations: list[Any] = []
         self.from_final = False  # filled from a done/terminal payload, not from deltas
+        # which event added each chunk, as runs of consecutive events: [event index, chunk index] where each run
+        # starts (one run while a block's deltas follow each other); time travel replays deltas from them
+        self._runs: list[list] = []
 
     def append(self, text: str, index: int) -> None:
+        k = len(self.chunks)
         self.chunks.append(text)
         if self.first_event is None:
             self.first_event = index
         self.last_event = index
+        runs = self._runs
+        if not runs or index != runs[-1][0] + (k - runs[-1][1]):
+            runs.append([index, k])
 
     @property
     def deltas_text(self) -> str:
-        if self._joined_n != len(self.chunks):
-            self._joined = "".join(self.chunks)
-            self._joined_n = len(self.chunks)
+        n = len(self.chunks)
+        if self._joined_n != n:
+            self._joined = self.chunks.text()
+            self._joined_n = n
         return self._joined
 
     @property
@@ -265,8 +376,10 @@ class ResponseAssembler:
     def feed(self, ev: StreamEvent) -> None:
         st = self.state
         st.events += 1
+        if ev.kind != "event":
+            return
         p = ev.payload
-        if ev.kind != "event" or not isinstance(p, dict):
+        if p.__class__ is not dict and not isinstance(p, dict):
             return
         handler = self._handlers.get(ev.type)
         if handler is not None:
@@ -304,12 +417,38 @@ class ResponseAssembler:
         return b
 
     def _append(self, item: Item, key: tuple, kind: str, delta: str, ev: StreamEvent) -> None:
-        block = self._block(item, key, kind)
-        block.append(delta, ev.index)
+        block = item.blocks.get(key)
+        if block is None:
+            block = self._block(item, key, kind)
+        index = ev.index
+        chunks = block.chunks
+        k = len(chunks)
+        chunks.append(delta)  # Block.append, inline: this runs once per delta
+        if block.first_event is None:
+            block.first_event = index
+        block.last_event = index
+        runs = block._runs
+        if not runs:
+            runs.append([index, k])
+        else:
+            run = runs[-1]
+            if index != run[0] + (k - run[1]):
+                runs.append([index, k])
         st = self.state
-        st.last_delta = (item, block)
+        last = st.last_delta
+        if last is None or last[1] is not block:  # a block belongs to one item: the same block, the same pair
+            st.last_delta = (item, block)
         if st.first_delta_event is None:
-            st.first_delta_event = ev.index
+            st.first_delta_event = index
+
+    def _item_at(self, ev: StreamEvent, p: dict, guess_type: str = "") -> Item:
+        """``_item_for`` with the common case first: an int ``output_index`` of a known item."""
+        idx = p.get("output_index")
+        if idx.__class__ is int:
+            item = self.state.items.get(idx)
+            if item is not None:
+                return item
+        return self._item_for(ev, p, guess_type)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def _lifecycle(self, ev: StreamEvent, p: dict) -> None:
@@ -392,39 +531,53 @@ class ResponseAssembler:
             item.type = str(data.get("type", item.type))
             item.id = str(data.get("id", item.id))
             item.placeholder = False
+        # the texts first: each one that equals what a block holds is swapped for that string in the payload,
+        # so a long text is kept once, not once per done event, item and final response that repeats it
+        content = data.get("content")
+        if isinstance(content, list):
+            for ci, part in enumerate(content):
+                if isinstance(part, dict):
+                    kind = str(part.get("type", "output_text"))
+                    field = "refusal" if kind == "refusal" else "text"
+                    text = part.get(field)
+                    shared = self._final_text(item, ("content", ci), kind, text)
+                    if shared is not text:
+                        part[field] = shared
+        summary = data.get("summary")
+        if isinstance(summary, list):
+            for si, part in enumerate(summary):
+                if isinstance(part, dict):
+                    text = part.get("text")
+                    shared = self._final_text(item, ("summary", si), "summary_text", text)
+                    if shared is not text:
+                        part["text"] = shared
+        for key in ("arguments", "input", "code"):
+            if key in data and isinstance(data[key], str):
+                text = data[key]
+                shared = self._final_text(item, (key,), key, text)
+                if shared is not text:
+                    data[key] = shared
         merged = dict(item.data)
         merged.update(data)
         item.data = merged
         status = data.get("status")
         if isinstance(status, str):
             item.status = status
-        content = data.get("content")
-        if isinstance(content, list):
-            for ci, part in enumerate(content):
-                if isinstance(part, dict):
-                    kind = str(part.get("type", "output_text"))
-                    text = part.get("refusal") if kind == "refusal" else part.get("text")
-                    self._final_text(item, ("content", ci), kind, text)
-        summary = data.get("summary")
-        if isinstance(summary, list):
-            for si, part in enumerate(summary):
-                if isinstance(part, dict):
-                    self._final_text(item, ("summary", si), "summary_text", part.get("text"))
-        for key in ("arguments", "input", "code"):
-            if key in data and isinstance(data[key], str):
-                self._final_text(item, (key,), key, data[key])
 
-    def _final_text(self, item: Item, key: tuple, kind: str, text: Any) -> None:
+    def _final_text(self, item: Item, key: tuple, kind: str, text: Any) -> Any:
+        """Keep a final payload's text beside the block's deltas; returns ``text`` or an equal string already held."""
         if not isinstance(text, str):
-            return
+            return text
         b = item.blocks.get(key)
         if b is None:
             if not text and kind in ("arguments", "input", "code"):
-                return
+                return text
             b = self._block(item, key, kind)
             b.from_final = True
+        text = _one_copy(b, text)
         if b.done is None or b.from_final:
             b.done = text
+        return text
 
     def _part_added(self, ev: StreamEvent, p: dict) -> None:
         item = self._item_for(ev, p, "message")
@@ -445,17 +598,18 @@ class ResponseAssembler:
             text = part.get("refusal") if kind == "refusal" else part.get("text")
             b = self._block(item, ("content", _int(p.get("content_index"))), kind)
             if isinstance(text, str):
-                b.done = text
+                b.done = _one_copy(b, text)
 
     def _delta_content(self, kind: str) -> Callable[[StreamEvent, dict], None]:
         guess = "reasoning" if kind == "reasoning_text" else "message"
 
         def handle(ev: StreamEvent, p: dict) -> None:
             delta = p.get("delta")
-            if not isinstance(delta, str):
+            if delta.__class__ is not str and not isinstance(delta, str):
                 return
-            item = self._item_for(ev, p, guess)
-            self._append(item, ("content", _int(p.get("content_index"))), kind, delta, ev)
+            item = self._item_at(ev, p, guess)
+            ci = p.get("content_index")
+            self._append(item, ("content", ci if ci.__class__ is int else _int(ci)), kind, delta, ev)
 
         return handle
 
@@ -467,7 +621,7 @@ class ResponseAssembler:
             b = self._block(item, ("content", _int(p.get("content_index"))), kind)
             text = p.get(field)
             if isinstance(text, str):
-                b.done = text
+                b.done = _one_copy(b, text)
 
         return handle
 
@@ -482,28 +636,34 @@ class ResponseAssembler:
         b = self._block(item, ("summary", _int(p.get("summary_index"))), "summary_text")
         part = p.get("part")
         if ev.type.endswith(".done") and isinstance(part, dict) and isinstance(part.get("text"), str):
-            b.done = part["text"]
+            b.done = _one_copy(b, part["text"])
 
     def _summary_delta(self, ev: StreamEvent, p: dict) -> None:
         delta = p.get("delta")
-        if not isinstance(delta, str):
+        if delta.__class__ is not str and not isinstance(delta, str):
             return
-        item = self._item_for(ev, p, "reasoning")
-        self._append(item, ("summary", _int(p.get("summary_index"))), "summary_text", delta, ev)
+        item = self._item_at(ev, p, "reasoning")
+        si = p.get("summary_index")
+        self._append(item, ("summary", si if si.__class__ is int else _int(si)), "summary_text", delta, ev)
 
     def _summary_done(self, ev: StreamEvent, p: dict) -> None:
         item = self._item_for(ev, p, "reasoning")
         b = self._block(item, ("summary", _int(p.get("summary_index"))), "summary_text")
         if isinstance(p.get("text"), str):
-            b.done = p["text"]
+            b.done = _one_copy(b, p["text"])
 
     def _delta_single(self, kind: str) -> Callable[[StreamEvent, dict], None]:
+        key = (kind,)
+
         def handle(ev: StreamEvent, p: dict) -> None:
             delta = p.get("delta")
-            if not isinstance(delta, str):
+            if delta.__class__ is not str and not isinstance(delta, str):
                 return
-            item = self._item_for(ev, p, ev.type.split(".")[1].removesuffix("_arguments").removesuffix("_input").removesuffix("_code"))
-            self._append(item, (kind,), kind, delta, ev)
+            idx = p.get("output_index")
+            item = self.state.items.get(idx) if idx.__class__ is int else None
+            if item is None:
+                item = self._item_for(ev, p, ev.type.split(".")[1].removesuffix("_arguments").removesuffix("_input").removesuffix("_code"))
+            self._append(item, key, kind, delta, ev)
 
         return handle
 
@@ -512,7 +672,7 @@ class ResponseAssembler:
             item = self._item_for(ev, p)
             b = self._block(item, (kind,), kind)
             if isinstance(p.get(field), str):
-                b.done = p[field]
+                b.done = _one_copy(b, p[field])
 
         return handle
 
@@ -541,6 +701,22 @@ class ResponseAssembler:
                 b.done = p["command"]
 
 
+def _one_copy(b: Block, text: str) -> str:
+    """``text``, or an equal string the block already holds (its joined deltas, or its done text): the long text of
+    a message comes again in ``output_text.done``, ``content_part.done``, ``output_item.done`` and the final
+    response; each would otherwise be a copy of its own."""
+    if len(text) < 64:
+        return text
+    if b.chunks:
+        joined = b.deltas_text
+        if joined == text:
+            return joined
+    done = b.done
+    if done is not None and done == text:
+        return done
+    return text
+
+
 def _int(v: Any) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
@@ -548,3 +724,79 @@ def _int(v: Any) -> int:
 def assemble(events: Iterable[StreamEvent]) -> ResponseState:
     """Fold events from the start: the state as of the last of them (time travel folds a prefix)."""
     return ResponseAssembler().feed_all(events)
+
+
+# the delta events whose handler, once their item and block exist, only appends the payload's delta to that block
+_REPLAYABLE = frozenset({
+    "response.output_text.delta", "response.refusal.delta", "response.reasoning_text.delta",
+    "response.reasoning_summary_text.delta", "response.function_call_arguments.delta",
+    "response.mcp_call_arguments.delta", "response.custom_tool_call_input.delta",
+    "response.code_interpreter_call_code.delta",
+})
+
+
+class _Cursor:
+    """Where ``assemble_prefix`` is in one block of the state it replays from."""
+
+    __slots__ = ("output_index", "block", "chunks", "k", "n", "r", "runs")
+
+
+def assemble_prefix(events: list[StreamEvent], built: ResponseState) -> ResponseState:
+    """``assemble(events)`` for a prefix of the very events that folded into ``built``, without parsing the delta
+    events' payloads again (a model lets them go once folded): a delta event whose item and block already exist in
+    the state being rebuilt appends the chunk it added to ``built`` (the blocks record which event added each
+    chunk). Every other event is folded as ``assemble`` does. The result is the same state."""
+    asm = ResponseAssembler()
+    st = asm.state
+    pending: dict[Any, Any] = {}  # event index -> the cursor (or list of cursors) whose next chunk it added
+
+    def put(cur: _Cursor) -> None:
+        k = cur.k
+        if k >= cur.n:
+            return
+        runs, r = cur.runs, cur.r
+        if r + 1 < len(runs) and k >= runs[r + 1][1]:
+            r += 1
+            cur.r = r
+        key = runs[r][0] + (k - runs[r][1])
+        other = pending.get(key)
+        if other is None:
+            pending[key] = cur
+        elif other.__class__ is list:
+            other.append(cur)
+        else:
+            pending[key] = [other, cur]
+
+    for item in built.items.values():
+        for b in item.blocks.values():
+            if b._runs and len(b.chunks):
+                cur = _Cursor()
+                cur.output_index, cur.block, cur.chunks = item.output_index, b, iter(b.chunks)
+                cur.k, cur.n, cur.r, cur.runs = 0, len(b.chunks), 0, b._runs
+                put(cur)
+
+    previous = None
+    append = asm._append
+    items = st.items
+    for ev in events:
+        i = ev.index
+        if previous is not None and not (i.__class__ is int and i > previous):
+            return assemble(events)  # indexes not strictly increasing: not events a model numbered, fold them all
+        previous = i if i.__class__ is int else None
+        waiting = pending.pop(i, None)
+        if waiting is not None and waiting.__class__ is _Cursor and ev.type in _REPLAYABLE and ev.kind == "event":
+            item = items.get(waiting.output_index)
+            b = waiting.block
+            if item is not None and b.key in item.blocks:
+                st.events += 1
+                append(item, b.key, b.kind, next(waiting.chunks), ev)
+                waiting.k += 1
+                put(waiting)
+                continue
+        asm.feed(ev)
+        if waiting is not None:
+            for cur in waiting if waiting.__class__ is list else (waiting,):
+                next(cur.chunks)
+                cur.k += 1
+                put(cur)
+    return st

@@ -95,10 +95,11 @@ def first_difference(a: str, b: str) -> str:
 
 
 class _ItemTrack:
-    __slots__ = ("id", "done", "parts")
+    __slots__ = ("id", "done", "parts", "at")
 
-    def __init__(self, item_id: str) -> None:
+    def __init__(self, item_id: str, at: int) -> None:
         self.id = item_id
+        self.at = at  # the output_index it was added at (its key in Checker._items)
         self.done = False
         self.parts: dict[tuple, str] = {}  # part key -> "added" | "text_done" | "done"
 
@@ -110,7 +111,8 @@ class Checker:
         self.anomalies: list[Anomaly] = []
         self.withdrawn = 0  # bumped when a gap is withdrawn, so views can redraw their marks
         self._max_seq: int | None = None
-        self._seen: set[int] = set()
+        self._seen_below = 0  # every sequence number in [0, _seen_below) was seen (in-order streams: no set grows)
+        self._seen: set[int] = set()  # the others seen
         self._missing: dict[int, Anomaly] = {}  # seq -> the gap anomaly that reported it missing
         self._items: dict[int, _ItemTrack] = {}
         self._ids: dict[str, int] = {}
@@ -130,35 +132,39 @@ class Checker:
 
     def feed(self, ev: StreamEvent, state: ResponseState) -> list[Anomaly]:
         out: list[Anomaly] = []
-        if ev.kind == "comment":
-            return out
-        if ev.kind == "junk" or (ev.error and (ev.payload is None and ev.type != "[DONE]")):
-            if ev.kind == "junk" or "cut off" in (ev.error or "") or "no data" in (ev.error or ""):
-                self._add(out, ev, "bad-sse", ev.error or "not SSE")
-            else:
-                self._add(out, ev, "bad-json", ev.error or "data is not JSON")
-            if ev.kind == "event":
-                self._unreadable += 1
+        kind = ev.kind
+        if kind == "comment":
             return out
         p = ev.payload
-        if not isinstance(p, dict):
-            self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not an event object" if ev.type != "[DONE]" else "[DONE] sentinel: the Responses API does not send one", NOTE)
+        error = ev.error
+        etype = ev.type
+        if kind == "junk" or (error and (p is None and etype != "[DONE]")):
+            if kind == "junk" or "cut off" in (error or "") or "no data" in (error or ""):
+                self._add(out, ev, "bad-sse", error or "not SSE")
+            else:
+                self._add(out, ev, "bad-json", error or "data is not JSON")
+            if kind == "event":
+                self._unreadable += 1
             return out
-        if ev.error:  # parsed, but cut off at the end of input (a lucky cut) or similar
-            self._add(out, ev, "bad-sse", ev.error)
+        if p.__class__ is not dict and not isinstance(p, dict):
+            self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not an event object" if etype != "[DONE]" else "[DONE] sentinel: the Responses API does not send one", NOTE)
+            return out
+        if error:  # parsed, but cut off at the end of input (a lucky cut) or similar
+            self._add(out, ev, "bad-sse", error)
         self._sequence(ev, out)
-        self._terminal_rules(ev, out)
-        if ev.type not in KNOWN_TYPES:
-            what = "a gateway keep-alive, outside the SDK's event union" if ev.type == "keepalive" else "not an event type the protocol defines (a note: streams gain new events)"
-            self._add(out, ev, "unknown-event", f"{ev.type!r}: {what}", NOTE)
+        if self._terminal is not None or etype in TERMINAL:
+            self._terminal_rules(ev, out)
+        if etype not in KNOWN_TYPES:
+            what = "a gateway keep-alive, outside the SDK's event union" if etype == "keepalive" else "not an event type the protocol defines (a note: streams gain new events)"
+            self._add(out, ev, "unknown-event", f"{etype!r}: {what}", NOTE)
             return out
-        if ev.type == "response.output_item.added":
+        if etype == "response.output_item.added":
             self._item_added(ev, p, out)
-        elif ev.type == "response.output_item.done":
+        elif etype == "response.output_item.done":
             self._item_done(ev, p, state, out)
         elif isinstance(p.get("output_index"), int):
             self._item_event(ev, p, state, out)
-        if ev.type in TERMINAL and ev.type != "error":
+        if etype in TERMINAL and etype != "error":
             self._final(ev, p, state, out)
         return out
 
@@ -177,10 +183,20 @@ class Checker:
         seq = ev.seq
         if seq is None:
             return
-        if seq in self._seen:
+        below = self._seen_below
+        if seq == below:  # the next number in order: extend the run (and absorb numbers that came early)
+            below += 1
+            seen = self._seen
+            if seen:
+                while below in seen:
+                    seen.discard(below)
+                    below += 1
+            self._seen_below = below
+        elif 0 <= seq < below or seq in self._seen:
             self._add(out, ev, "seq-duplicate", f"sequence_number {seq} was already seen")
             return
-        self._seen.add(seq)
+        else:
+            self._seen.add(seq)
         expected = 0 if self._max_seq is None else self._max_seq + 1
         if self._max_seq is not None and seq < self._max_seq:
             gap = self._missing.pop(seq, None)
@@ -236,20 +252,26 @@ class Checker:
             return
         if idx != len(self._items):
             self._add(out, ev, "index-mismatch", f"output_index {idx} but {len(self._items)} item(s) were added before it (expected {len(self._items)})", item_id=item_id, output_index=idx)
-        track = self._items[idx] = _ItemTrack(item_id)
+        track = self._items[idx] = _ItemTrack(item_id, idx)
         for key in self._early_parts.pop(idx, ()):
             track.parts[key] = "added"  # already reported as before-added: not again for each of its events
         if item_id:
             self._ids[item_id] = idx
 
-    def _locate(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> _ItemTrack | None:
-        idx = p["output_index"] if isinstance(p.get("output_index"), int) else None
-        item_id = p.get("item_id") if isinstance(p.get("item_id"), str) else None
+    def _locate(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> tuple[_ItemTrack, int] | None:
+        """The item an event is for, with the output_index it was added at (None: reported, nothing more to do)."""
+        idx = p.get("output_index")
+        if not isinstance(idx, int):
+            idx = None
+        item_id = p.get("item_id")
+        if not isinstance(item_id, str):
+            item_id = None
         track = self._items.get(idx) if idx is not None else None
-        if item_id and item_id in self._ids and idx is not None and self._ids[item_id] != idx:
-            self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {self._ids[item_id]}, this event says {idx}", item_id=item_id, output_index=idx)
-            track = self._items[self._ids[item_id]]  # the id names the item: go on with it, nothing more to report
-            return None if track.done else track
+        if item_id and idx is not None and self._ids.get(item_id, idx) != idx:
+            at = self._ids[item_id]
+            self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {at}, this event says {idx}", item_id=item_id, output_index=idx)
+            track = self._items[at]  # the id names the item: go on with it, nothing more to report
+            return None if track.done else (track, track.at)
         if track is None:
             self._add(out, ev, "before-added", f"an event for output_index {idx} before its output_item.added", item_id=item_id, output_index=idx)
             spec = _PART_EVENTS.get(ev.type)
@@ -262,7 +284,7 @@ class Checker:
         if track.done:
             self._add(out, ev, "after-done", f"{ev.type} after output_item.done of {track.id or idx}", item_id=track.id, output_index=idx)
             return None
-        return track
+        return track, track.at
 
     @staticmethod
     def _part_key(kind: str, p: dict) -> tuple:
@@ -272,16 +294,18 @@ class Checker:
         return (kind,)
 
     def _item_event(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
-        track = self._locate(ev, p, out)
+        located = self._locate(ev, p, out)
         spec = _PART_EVENTS.get(ev.type)
-        if track is None or spec is None:
+        if located is None or spec is None:
             return
+        track, idx = located
         kind, role, field = spec
-        idx = next((i for i, t in self._items.items() if t is track), p["output_index"])
         key = self._part_key(kind, p)
+        status = track.parts.get(key)
+        if role == "delta" and (status == "added" or (status is None and kind not in ("content", "summary"))):
+            return  # a delta of an open part: the common case, nothing to report
         label = f"{kind} part {key[1]}" if kind in ("content", "summary") else kind
         where = dict(item_id=track.id, output_index=idx)
-        status = track.parts.get(key)
         if role == "added":
             if status == "early":
                 track.parts[key] = "added"
@@ -311,9 +335,10 @@ class Checker:
             track.parts[key] = "done" if role == "done" else "text_done"
 
     def _item_done(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
-        track = self._locate(ev, p, out)
-        if track is None:
+        located = self._locate(ev, p, out)
+        if located is None:
             return
+        track = located[0]
         idx = p["output_index"]
         item = p.get("item") if isinstance(p.get("item"), dict) else {}
         if item.get("id") and track.id and item.get("id") != track.id:

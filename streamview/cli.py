@@ -93,7 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(message: str) -> None:
+    """One line on stderr, for humans: nothing in it (a server's words, a file name) can drive the terminal."""
+    from .sanitize import visible_line
+
+    print(visible_line(message), file=sys.stderr)
+
+
+def _tolerant_streams() -> None:
+    # stream text may hold lone surrogates (JSON "\ud800"), which UTF-8 cannot encode: show them escaped
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT`
@@ -106,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--speed must be greater than 0")
         return args.func(args)
     except UsageError as exc:
-        print(f"streamview: {exc}".replace("streamview: streamview", "streamview"), file=sys.stderr)
+        _say(f"streamview: {exc}".replace("streamview: streamview", "streamview"))
         return 2
     except (SourceError, RequestError) as exc:
-        print(f"streamview: {exc}", file=sys.stderr)
+        _say(f"streamview: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
@@ -172,7 +189,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
         code = run_app(player, label)
         if player.read_error:
-            print(f"streamview: {player.read_error}", file=sys.stderr)
+            _say(f"streamview: {player.read_error}")
         return code
     finally:
         if recorder is not None:
@@ -212,12 +229,12 @@ def run_plain(player, label: str) -> int:
         interrupted = True
     printer.finish()
     if player.read_error and not model.events:
-        print(f"streamview: {player.read_error}", file=sys.stderr)
+        _say(f"streamview: {player.read_error}")
         return 1
     problem = "interrupted by Ctrl-C" if interrupted else player.read_error
     if not problem and model.state.terminal_event is None:
         problem = "ended without a terminal event"
-    print(summary_line(model, problem), file=sys.stderr)
+    _say(summary_line(model, problem))
     if interrupted:
         return 130
     return 1 if (player.read_error or model.state.status == "failed" or model.state.terminal_event is None) else 0
@@ -249,7 +266,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             count, anomalies = _check_file(path)
         except SourceError as exc:
-            print(f"streamview: {exc}", file=sys.stderr)
+            _say(f"streamview: {exc}")
             unreadable += 1
             continue
         file_errors = sum(1 for a in anomalies if a.severity == ERROR)
@@ -271,7 +288,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         verdict = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
         print(f"{path}: {verdict} in {count:,} events")
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        _print_json(report)
     elif len(args.files) > 1:
         print(f"{len(args.files)} files: {errors} error(s), {notes} note(s)" + (f", {unreadable} unreadable" if unreadable else ""))
     if unreadable:
@@ -336,13 +353,13 @@ def _print_events(fp, as_json: bool) -> int:
     state = asm.state
     if not events_seen:
         what = "empty input" if not count else "not an SSE stream"
-        print(f"streamview: {what}: no events decoded", file=sys.stderr)
+        _say(f"streamview: {what}: no events decoded")
         return 2
     if as_json:
         out = state.final()
         out["events"] = count
         out["problems"] = [{"index": i, "line": line, "message": msg} for i, line, msg in problems]
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        _print_json(out)
     else:
         text = state.text()
         if sys.stdout.isatty():
@@ -352,14 +369,23 @@ def _print_events(fp, as_json: bool) -> int:
         if text:
             print(text)
     for index, line, msg in problems[:3]:
-        print(f"streamview: event {index} (line {line}): {msg}", file=sys.stderr)
+        _say(f"streamview: event {index} (line {line}): {msg}")
     if len(problems) > 3:
-        print(f"streamview: ... and {len(problems) - 3} more problems", file=sys.stderr)
+        _say(f"streamview: ... and {len(problems) - 3} more problems")
     if state.status == "failed":
         err = state.error or {}
-        print(f"streamview: response failed: {err.get('code') or ''} {err.get('message') or ''}".rstrip(), file=sys.stderr)
+        _say(f"streamview: response failed: {err.get('code') or ''} {err.get('message') or ''}".rstrip())
         return 1
     if state.terminal_event is None:
-        print("streamview: stream ended without a terminal event (completed, failed or incomplete)", file=sys.stderr)
+        _say("streamview: stream ended without a terminal event (completed, failed or incomplete)")
         return 1
     return 0
+
+
+def _print_json(value) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if sys.stdout.isatty():
+        from .sanitize import visible
+
+        text = visible(text)  # C1, bidi and zero-width characters are legal raw in JSON: not on a terminal
+    print(text)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from .assemble import ResponseAssembler, ResponseState, assemble
+from .assemble import ResponseAssembler, ResponseState, assemble, assemble_prefix  # noqa: F401  (assemble: re-exported)
 from .checks import Anomaly, Checker
 from .events import StreamEvent
 from .sse import TranscriptMeta
 
 
 class StreamModel:
-    """Events in arrival order plus the assembled state. ``add`` is O(1) per delta; panes read it on a timer."""
+    """Events in arrival order plus the assembled state. ``add`` is O(1) per delta; panes read it on a timer.
+
+    Every event is kept, with its ``data``; once folded into the state its parsed payload is released
+    (``StreamEvent.release_payload``) and parsed again only when something reads ``ev.payload``."""
 
     def __init__(self, source: str = "", meta: TranscriptMeta | None = None) -> None:
         self.source = source
@@ -35,12 +38,14 @@ class StreamModel:
         self.events.append(ev)
         if ev.error is not None:
             self.problems.append(ev)
-        if ev.is_delta:
+        if ev.type.endswith(".delta"):
             self.delta_count += 1
             if self.first_delta is None:
                 self.first_delta = ev
         self.assembler.feed(ev)
         self.checker.feed(ev, self.assembler.state)
+        # folded: keep the event's data, not its parsed payload (it is parsed again when a pane asks for it)
+        ev.release_payload()
 
     def finish(self) -> None:
         """The end of input: rules that need the whole stream (no terminal event)."""
@@ -63,8 +68,9 @@ class StreamModel:
         return self._marks
 
     def state_at(self, index: int) -> ResponseState:
-        """The assembled state right after event ``index`` (time travel)."""
-        return assemble(self.events[: index + 1])
+        """The assembled state right after event ``index`` (time travel). The deltas are replayed from the state's
+        own blocks rather than parsed again (their payloads were let go of)."""
+        return assemble_prefix(self.events[: index + 1], self.assembler.state)
 
     # -- timings (seconds on the stream's own clock: the transcript's t= times, or the replay schedule) ------
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from array import array
 from typing import BinaryIO, Callable, Iterator
 
 from .events import StreamEvent, parse_frame
@@ -57,6 +58,7 @@ class EventReader:
     def __init__(self, clock: Callable[[], float] | None = None, on_frame: Callable[[Frame, StreamEvent], None] | None = None) -> None:
         self.parser = SSEParser(keep_raw=on_frame is not None)
         self.count = 0
+        self._lines = array("q")  # each event's line number, by index (StreamEvent.line reads it)
         self.clock = clock
         self.on_frame = on_frame
 
@@ -71,16 +73,22 @@ class EventReader:
         return self._number(self.parser.finish())
 
     def _number(self, frames: list[Frame]) -> list[StreamEvent]:
+        if not frames:
+            return []
         out = []
-        now = self.clock() if (self.clock is not None and frames) else None
+        now = self.clock() if self.clock is not None else None
+        on_frame = self.on_frame
+        lines = self._lines
+        count = self.count
         for frame in frames:
-            ev = parse_frame(frame, self.count)
+            ev = parse_frame(frame, count, lines)
             if now is not None and ev.t is None:
                 ev.t = now
-            if self.on_frame is not None:
-                self.on_frame(frame, ev)
+            if on_frame is not None:
+                on_frame(frame, ev)
             out.append(ev)
-            self.count += 1
+            count += 1
+            self.count = count
         return out
 
 

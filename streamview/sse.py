@@ -1,7 +1,8 @@
-"""SSE decoding for every source (live HTTP, transcript file, stdin): one path, built on httpx-sse's decoders.
+"""SSE decoding for every source (live HTTP, transcript file, stdin): one path, built on httpx-sse's line decoder.
 
-httpx-sse's ``SSELineDecoder`` splits lines on CRLF, LF and CR only (the WHATWG rule) and its ``SSEDecoder`` applies
-the field rules. Around them this module adds what a protocol debugger needs and httpx-sse leaves out:
+httpx-sse's ``SSELineDecoder`` splits lines on CRLF, LF and CR only (the WHATWG rule); the field rules are those
+of httpx-sse's ``SSEDecoder``, applied here in one pass (see ``SSEParser``). Around them this module adds what a
+protocol debugger needs and httpx-sse leaves out:
 
 - a leading UTF-8 BOM is removed (httpx-sse keeps it and loses the first event's name);
 - invalid UTF-8 becomes U+FFFD instead of an exception;
@@ -21,10 +22,56 @@ import codecs
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
-
 _FIELDS = frozenset({"event", "data", "id", "retry"})
 JUNK_SAMPLE = 200
+_LONG_LINE = 1 << 16  # a line this long came in pieces over several chunks: it is let go of as soon as it is read
+
+
+class LineSplitter:
+    """httpx-sse's ``SSELineDecoder``, line for line (CRLF, LF and CR end a line; a CR at the end of a chunk waits
+    for the next one; ``flush()`` returns the unended last line), except that a line that spans chunks is joined
+    once, not joined and then copied again: a 10 MB line costs 10 MB more while it is put together, not 20."""
+
+    __slots__ = ("buffer", "trailing_cr")
+
+    def __init__(self) -> None:
+        self.buffer: list[str] = []
+        self.trailing_cr = False
+
+    def decode(self, text: str) -> list[str]:
+        if self.trailing_cr:
+            text = "\r" + text
+            self.trailing_cr = False
+        if text.endswith("\r"):
+            self.trailing_cr = True
+            text = text[:-1]
+        if not text:
+            return []
+        trailing_newline = text[-1] in "\n\r"
+        if "\r" not in text:
+            lines = text.split("\n")
+        else:
+            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if trailing_newline:
+            lines.pop()
+        if len(lines) == 1 and not trailing_newline:
+            self.buffer.append(lines[0])
+            return []
+        if self.buffer:
+            self.buffer.append(lines[0])
+            lines[0] = "".join(self.buffer)
+            self.buffer = []
+        if not trailing_newline:
+            self.buffer = [lines.pop()]
+        return lines
+
+    def flush(self) -> list[str]:
+        if not self.buffer and not self.trailing_cr:
+            return []
+        lines = ["".join(self.buffer)]
+        self.buffer = []
+        self.trailing_cr = False
+        return lines
 
 
 @dataclass(slots=True)
@@ -58,21 +105,31 @@ class TranscriptMeta:
 
 class SSEParser:
     """Incremental decoder: ``feed(bytes)`` / ``feed_text(str)`` return the frames completed so far; ``finish()``
-    returns what the end of input completes (a cut-off event included)."""
+    returns what the end of input completes (a cut-off event included).
+
+    Lines are split by ``LineSplitter`` (httpx-sse's ``SSELineDecoder`` rules, one call per chunk). The field lines
+    are read here in one pass with the same rules as httpx-sse's ``SSEDecoder`` (calling it per line cost more than
+    the rest of the decoding): ``name:value`` with one leading space removed from the value, ``event`` sets the name (empty: the
+    default ``message``), ``data`` lines are joined by LF, ``id`` is kept across events and ignored when it holds
+    NUL, ``retry`` is kept only when ``int()`` reads it, and a block that sets nothing dispatches nothing.
+    """
 
     def __init__(self, keep_raw: bool = False) -> None:
         self.keep_raw = keep_raw
         self._raw: list[str] = []
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._lines = SSELineDecoder()
-        self._sse = SSEDecoder()
+        self._lines = LineSplitter()
         self._started = False
         self._line_no = 0
         self._fields = 0  # field lines since the last dispatch
-        self._data_lines = 0
+        self._data: list[str] = []  # the data lines' values since the last dispatch
+        self._event = ""  # the event field's value since the last dispatch
+        self._id = ""  # the last event id (kept across events, as the SSE rules say)
+        self._retry: int | None = None
         self._event_line = 0
         self._next_t: float | None = None
         self._junk: Frame | None = None
+        self._names: dict[str, str] = {}  # event names seen, so every frame shares one string per name
         self.meta = TranscriptMeta()
         self.bom = False
 
@@ -91,8 +148,12 @@ class SSEParser:
                 if not text:
                     return []
         out: list[Frame] = []
-        for line in self._lines.decode(text):
-            self._line(line, out)
+        lines = self._lines.decode(text)
+        if lines:
+            if len(lines[0]) >= _LONG_LINE:  # only the first line can span chunks: read it, then let it go
+                self._line(lines.pop(0), out)
+            if lines:
+                self._run(lines, out)
         return out
 
     def finish(self) -> list[Frame]:
@@ -106,23 +167,54 @@ class SSEParser:
             self._line(line, out)
         if self._fields:
             frame = self._dispatch()
-            if frame is not None:
-                frame.truncated = True
-                out.append(frame)
+            frame.truncated = True
+            out.append(frame)
         if cut_line and self._junk is not None:
             self._junk.truncated = True
         self._flush_junk(out)
         return out
 
     # -- lines -------------------------------------------------------------------------------------------------
+    def _run(self, lines: list[str], out: list[Frame]) -> None:
+        """The hot loop: blank, ``data:`` and ``event:`` lines are handled inline, anything else by ``_line``."""
+        if self.keep_raw:
+            for line in lines:
+                self._line(line, out)
+            return
+        n = self._line_no
+        data = self._data
+        for line in lines:
+            n += 1
+            if not line:
+                if self._junk is not None:
+                    self._flush_junk(out)
+                if self._fields:
+                    self._line_no = n
+                    out.append(self._dispatch())
+                continue
+            if self._junk is None:
+                if line.startswith("data:"):
+                    if not self._fields:
+                        self._event_line = n
+                    self._fields += 1
+                    data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+                    continue
+                if line.startswith("event:"):
+                    if not self._fields:
+                        self._event_line = n
+                    self._fields += 1
+                    self._event = line[7:] if line.startswith(" ", 6) else line[6:]
+                    continue
+            self._line_no = n - 1
+            self._line(line, out)
+        self._line_no = n
+
     def _line(self, line: str, out: list[Frame]) -> None:
         self._line_no += 1
         if not line:
             self._flush_junk(out)
             if self._fields:
-                frame = self._dispatch()
-                if frame is not None:
-                    out.append(frame)
+                out.append(self._dispatch())
             return
         if line[0] == ":":
             self._flush_junk(out)
@@ -130,7 +222,8 @@ class SSEParser:
             if self.keep_raw and out and out[-1].kind == "comment" and out[-1].line == self._line_no:
                 out[-1].raw = line
             return
-        name = line.partition(":")[0]
+        colon = line.find(":")
+        name = line if colon < 0 else line[:colon]
         if name not in _FIELDS:
             if self._junk is None:
                 self._junk = Frame(kind="junk", line=self._line_no, text=line[:JUNK_SAMPLE], count=1)
@@ -147,32 +240,53 @@ class SSEParser:
         if self._fields == 0:
             self._event_line = self._line_no
         self._fields += 1
+        # the value after the colon, less one leading space (one slice: a data line can be megabytes long)
+        value = "" if colon < 0 else line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
         if name == "data":
-            self._data_lines += 1
-        self._sse.decode(line)
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._id = value
+        else:  # retry
+            try:
+                self._retry = int(value)
+            except (TypeError, ValueError):
+                pass
 
     def _dispatch(self) -> Frame:
-        sse = self._sse.decode("")
-        fields, data_lines = self._fields, self._data_lines
-        self._fields = self._data_lines = 0
+        data_lines = self._data
+        event, retry = self._event, self._retry
+        self._fields = 0
         t, self._next_t = self._next_t, None
-        raw = "\n".join(self._raw)
-        self._raw.clear()
-        if sse is None:
-            # httpx-sse dispatches nothing for fields that set nothing (`event:` empty, `retry: abc`, an `id:`
-            # holding NUL): keep the block anyway, flagged as carrying no data
+        if self._raw:
+            raw = "\n".join(self._raw)
+            self._raw.clear()
+        else:
+            raw = ""
+        if not event and not data_lines and not self._id and retry is None:
+            # nothing was set (`event:` empty, `retry: abc`, an `id:` holding NUL): a WHATWG client (and httpx-sse)
+            # dispatches nothing; keep the block anyway, flagged as carrying no data
             return Frame(kind="event", t=t, line=self._event_line, no_data=True, raw=raw)
-        return Frame(
-            raw=raw,
-            kind="event",
-            event=sse.event,
-            data=sse.data,
-            id=sse.id,
-            retry=sse.retry,
-            t=t,
-            line=self._event_line,
-            no_data=data_lines == 0 and fields > 0,
-        )
+        self._event = ""
+        self._retry = None
+        if data_lines:
+            data = data_lines[0] if len(data_lines) == 1 else "\n".join(data_lines)
+            data_lines.clear()
+            no_data = False
+        else:
+            data = ""
+            no_data = True
+        if event:
+            name = self._names.get(event)
+            if name is None:
+                name = event
+                if len(self._names) < 1024:
+                    self._names[event] = event
+        else:
+            name = "message"
+        return Frame("event", name, data, self._id, retry, t, self._event_line, no_data, False, "", 1, raw)
 
     def _comment(self, text: str, out: list[Frame]) -> None:
         if text.startswith("t="):

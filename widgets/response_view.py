@@ -87,7 +87,7 @@ class ResponseView(VerticalScroll):
         grid.add_column(overflow="fold")
 
         def row(key: str, value: Any, style: str | None = None) -> None:
-            grid.add_row(Text(key), Text(visible_line(_v(value)), style=style or ""))
+            grid.add_row(Text(visible_line(key)), Text(visible_line(_v(value)), style=style or ""))
 
         def section(title: str, style: str = "bold underline") -> None:
             grid.add_row(Text(title, style=style), Text(""))
