@@ -38,18 +38,26 @@ class Chunks(Sequence):
         self._firsts: list[int] = []  # the index of each segment's first delta
         self._starts: list[int] = []  # the offset of each segment's first character in the whole text
         self._tail: list[str] = []  # the latest deltas, not joined yet
-        self._ends = array("q")  # the end offset of every delta in the whole text
+        self._ends = array("I")  # the end offset of every delta in the whole text ("q" past 4G characters)
         self._total = 0
         for item in items:
             self.append(item)
 
     def append(self, text: str) -> None:
         self._total += len(text)
-        self._ends.append(self._total)
+        try:
+            self._ends.append(self._total)
+        except OverflowError:
+            self._widen()
         tail = self._tail
         tail.append(text)
         if len(tail) >= _FREEZE:
             self._freeze()
+
+    def _widen(self) -> None:
+        """Offsets past 4G characters: 8 bytes each from now on."""
+        self._ends = array("q", self._ends)
+        self._ends.append(self._total)
 
     def _freeze(self) -> None:
         tail = self._tail
@@ -376,16 +384,18 @@ class ResponseAssembler:
     def feed(self, ev: StreamEvent) -> None:
         st = self.state
         st.events += 1
-        if ev.kind != "event":
+        shape = ev._shape  # (kind, name, type, ...): ev.kind and ev.type without two property calls per event
+        if shape[0] != "event":
             return
         p = ev.payload
         if p.__class__ is not dict and not isinstance(p, dict):
             return
-        handler = self._handlers.get(ev.type)
+        etype = shape[2]
+        handler = self._handlers.get(etype)
         if handler is not None:
             handler(ev, p)
-        elif ev.type not in self._ignored:
-            st.unknown_types[ev.type] = st.unknown_types.get(ev.type, 0) + 1
+        elif etype not in self._ignored:
+            st.unknown_types[etype] = st.unknown_types.get(etype, 0) + 1
 
     def feed_all(self, events: Iterable[StreamEvent]) -> ResponseState:
         for ev in events:
@@ -421,9 +431,19 @@ class ResponseAssembler:
         if block is None:
             block = self._block(item, key, kind)
         index = ev.index
+        # Block.append and Chunks.append, inline: this runs once per delta
         chunks = block.chunks
-        k = len(chunks)
-        chunks.append(delta)  # Block.append, inline: this runs once per delta
+        ends = chunks._ends
+        k = len(ends)
+        chunks._total += len(delta)
+        try:
+            ends.append(chunks._total)
+        except OverflowError:
+            chunks._widen()
+        tail = chunks._tail
+        tail.append(delta)
+        if len(tail) >= _FREEZE:
+            chunks._freeze()
         if block.first_event is None:
             block.first_event = index
         block.last_event = index

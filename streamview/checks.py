@@ -132,12 +132,13 @@ class Checker:
 
     def feed(self, ev: StreamEvent, state: ResponseState) -> list[Anomaly]:
         out: list[Anomaly] = []
-        kind = ev.kind
+        shape = ev._shape  # (kind, name, type, ...): the fields without a property call each
+        kind = shape[0]
         if kind == "comment":
             return out
         p = ev.payload
-        error = ev.error
-        etype = ev.type
+        error = None if ev._aux is None else ev.error
+        etype = shape[2]
         if kind == "junk" or (error and (p is None and etype != "[DONE]")):
             if kind == "junk" or "cut off" in (error or "") or "no data" in (error or ""):
                 self._add(out, ev, "bad-sse", error or "not SSE")

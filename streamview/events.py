@@ -224,10 +224,13 @@ def _reparse(ev: StreamEvent) -> Any:
     hit = _REPARSED.get(id(ev))
     if hit is not None and hit[0] is ev:
         return hit[1]
+    data = ev.data
     try:
-        payload = _loads_fast(ev.data)
+        payload = _loads_fast(data)
     except ValueError:
         return None
+    if len(data) > _PIECE:
+        return payload  # not cached: a long event's payload is big, and parsing it again is rare
     if len(_REPARSED) >= _REPARSED_MAX:
         try:
             del _REPARSED[next(iter(_REPARSED))]
@@ -289,14 +292,28 @@ def parse_frame(frame: Frame, index: int, lines: array | None = None) -> StreamE
         if frame.truncated:
             error += "; input ended mid-line"
         return _event(index, kind, frame.event, "? not SSE", frame.text, frame.t, line, None, None, error, False)
-    data = frame.data
-    name = frame.event
+    return _parse_event(index, kind, frame.event, frame.data, frame.t, line, frame.no_data, frame.truncated)
+
+
+def parse_record(rec: tuple, index: int, lines: array | None = None) -> StreamEvent:
+    """``parse_frame`` for an event record of ``SSEParser.feed_records``: (name, data, id, retry, t, line, no_data,
+    raw), an event that was not cut off."""
+    line: Any = rec[5]
+    if lines is not None and len(lines) == index:
+        lines.append(line)
+        line = lines
+    return _parse_event(index, "event", rec[0], rec[1], rec[4], line, rec[6], False)
+
+
+def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, line: Any, no_data: bool,
+                 truncated: bool) -> StreamEvent:
     etype = name
     payload = None
     seq = None
     error = None
     from_data = False
-    if frame.no_data:
+    packed = _pack(data)  # before the payload exists: a long event's text is not held three times at once
+    if no_data:
         error = "event with no data: field (a WHATWG client would not dispatch it)"
     elif data == "[DONE]":
         etype = "[DONE]"
@@ -318,10 +335,10 @@ def parse_frame(frame: Frame, index: int, lines: array | None = None) -> StreamE
                     seq = None
                 elif seq == index:
                     seq = index  # not stored: the event's index says it
-    if frame.truncated:
+    if truncated:
         cut = "event cut off at end of input (no blank line after it)"
         error = f"{cut}; {error}" if error else cut
-    return _event(index, kind, name, etype, _pack(data), frame.t, line, payload, seq, error, from_data)
+    return _event(index, kind, name, etype, packed, t, line, payload, seq, error, from_data)
 
 
 def _type_of(ptype: str) -> str:

@@ -36,9 +36,9 @@ class StreamModel:
 
     def add(self, ev: StreamEvent) -> None:
         self.events.append(ev)
-        if ev.error is not None:
+        if ev._aux is not None and ev.error is not None:  # no _aux: no error (StreamEvent keeps it there)
             self.problems.append(ev)
-        if ev.type.endswith(".delta"):
+        if ev._shape[2].endswith(".delta"):  # ev.type, without the property call: this runs for every event
             self.delta_count += 1
             if self.first_delta is None:
                 self.first_delta = ev

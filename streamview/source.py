@@ -8,7 +8,7 @@ import sys
 from array import array
 from typing import BinaryIO, Callable, Iterator
 
-from .events import StreamEvent, parse_frame
+from .events import StreamEvent, parse_frame, parse_record
 from .sse import Frame, SSEParser
 
 CHUNK = 64 * 1024
@@ -67,12 +67,15 @@ class EventReader:
         return self.parser.meta
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        return self._number(self.parser.feed(chunk))
+        if self.on_frame is not None:
+            return self._number(self.parser.feed(chunk))
+        return self._number(self.parser.feed_records(chunk))  # events as tuples, not Frames: less to make
 
     def finish(self) -> list[StreamEvent]:
         return self._number(self.parser.finish())
 
-    def _number(self, frames: list[Frame]) -> list[StreamEvent]:
+    def _number(self, frames: list) -> list[StreamEvent]:
+        """Number frames (or ``feed_records`` records) as events."""
         if not frames:
             return []
         out = []
@@ -81,7 +84,10 @@ class EventReader:
         lines = self._lines
         count = self.count
         for frame in frames:
-            ev = parse_frame(frame, count, lines)
+            if frame.__class__ is tuple:
+                ev = parse_record(frame, count, lines)
+            else:
+                ev = parse_frame(frame, count, lines)
             if now is not None and ev.t is None:
                 ev.t = now
             if on_frame is not None:

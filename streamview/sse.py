@@ -138,6 +138,14 @@ class SSEParser:
         return self.feed_text(self._utf8.decode(chunk))
 
     def feed_text(self, text: str) -> list[Frame]:
+        return _frames(self._records(text))
+
+    def feed_records(self, chunk: bytes) -> list:
+        """``feed`` for ``EventReader``: an event comes as a tuple ``(name, data, id, retry, t, line, no_data,
+        raw)`` instead of a ``Frame`` (comments and junk are still frames); a tuple costs less to make."""
+        return self._records(self._utf8.decode(chunk))
+
+    def _records(self, text: str) -> list:
         if not text:
             return []
         if not self._started:
@@ -147,7 +155,7 @@ class SSEParser:
                 text = text[1:]
                 if not text:
                     return []
-        out: list[Frame] = []
+        out: list = []
         lines = self._lines.decode(text)
         if lines:
             if len(lines[0]) >= _LONG_LINE:  # only the first line can span chunks: read it, then let it go
@@ -157,7 +165,7 @@ class SSEParser:
         return out
 
     def finish(self) -> list[Frame]:
-        out: list[Frame] = []
+        out: list = []
         tail = self._utf8.decode(b"", final=True)
         if tail:
             out.extend(self.feed_text(tail))
@@ -166,13 +174,13 @@ class SSEParser:
             cut_line = True
             self._line(line, out)
         if self._fields:
-            frame = self._dispatch()
+            frame = _frame(self._dispatch())
             frame.truncated = True
             out.append(frame)
         if cut_line and self._junk is not None:
             self._junk.truncated = True
         self._flush_junk(out)
-        return out
+        return _frames(out)
 
     # -- lines -------------------------------------------------------------------------------------------------
     def _run(self, lines: list[str], out: list[Frame]) -> None:
@@ -219,7 +227,7 @@ class SSEParser:
         if line[0] == ":":
             self._flush_junk(out)
             self._comment(line[1:].removeprefix(" "), out)
-            if self.keep_raw and out and out[-1].kind == "comment" and out[-1].line == self._line_no:
+            if self.keep_raw and out and out[-1].__class__ is Frame and out[-1].kind == "comment" and out[-1].line == self._line_no:
                 out[-1].raw = line
             return
         colon = line.find(":")
@@ -255,7 +263,8 @@ class SSEParser:
             except (TypeError, ValueError):
                 pass
 
-    def _dispatch(self) -> Frame:
+    def _dispatch(self) -> tuple:
+        """The event the blank line completes, as a record: (name, data, id, retry, t, line, no_data, raw)."""
         data_lines = self._data
         event, retry = self._event, self._retry
         self._fields = 0
@@ -268,7 +277,7 @@ class SSEParser:
         if not event and not data_lines and not self._id and retry is None:
             # nothing was set (`event:` empty, `retry: abc`, an `id:` holding NUL): a WHATWG client (and httpx-sse)
             # dispatches nothing; keep the block anyway, flagged as carrying no data
-            return Frame(kind="event", t=t, line=self._event_line, no_data=True, raw=raw)
+            return ("message", "", "", None, t, self._event_line, True, raw)
         self._event = ""
         self._retry = None
         if data_lines:
@@ -286,7 +295,7 @@ class SSEParser:
                     self._names[event] = event
         else:
             name = "message"
-        return Frame("event", name, data, self._id, retry, t, self._event_line, no_data, False, "", 1, raw)
+        return (name, data, self._id, retry, t, self._event_line, no_data, raw)
 
     def _comment(self, text: str, out: list[Frame]) -> None:
         if text.startswith("t="):
@@ -321,6 +330,19 @@ class SSEParser:
         if self._junk is not None:
             out.append(self._junk)
             self._junk = None
+
+
+def _frame(rec: tuple) -> Frame:
+    name, data, id_, retry, t, line, no_data, raw = rec
+    return Frame("event", name, data, id_, retry, t, line, no_data, False, "", 1, raw)
+
+
+def _frames(out: list) -> list[Frame]:
+    """Event records made into frames (``feed_records`` hands them out as they are)."""
+    for i, x in enumerate(out):
+        if x.__class__ is tuple:
+            out[i] = _frame(x)
+    return out
 
 
 def decode_bytes(chunks: Iterable[bytes]) -> Iterator[Frame]:
