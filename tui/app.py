@@ -64,6 +64,8 @@ class StreamviewApp(App[int]):
         self._marks_key = (0, False)
         self._timeline_at = 0.0
         self._timeline_n = 0
+        self._times: list[float] = []
+        self._times_read = 0
         self.search_query = ""
         self._filter_step = 0
         self._finished = False
@@ -200,6 +202,8 @@ class StreamviewApp(App[int]):
     def action_restart(self) -> None:
         self.action_live()
         self.model.reset()
+        self._times.clear()
+        self._times_read = 0
         self.query_one(EventList).set_events(self.model.events)
         self.query_one(MessageView).reset()
         self._finished = False
@@ -286,25 +290,30 @@ class StreamviewApp(App[int]):
         return False
 
     def _update_timeline(self) -> None:
-        """Events per time slice over the whole stream: bursts and stalls at a glance (at most 4 times a second)."""
+        """Events per time slice over the whole stream: bursts and stalls at a glance."""
         import time
 
         now = time.monotonic()
         events = self.model.events
-        # a burst redraws at most 4 times a second; a trickle (or the end) at once, so a paused view is exact
-        if now - self._timeline_at < 0.25 and len(events) - self._timeline_n > 50 and not self.player.finished:
+        # a burst redraws at most 4 times a second (once a second past 100k events: binning is O(events));
+        # a trickle (or the end) at once, so a paused view is exact
+        interval = max(0.25, len(events) / 100_000)
+        if now - self._timeline_at < interval and len(events) - self._timeline_n > 50 and not self.player.finished:
             return
         self._timeline_at, self._timeline_n = now, len(events)
-        times = [ev.t for ev in events if ev.t is not None] if len(events) < 200_000 else []
+        times = self._times  # arrival times read once per event, not once per redraw
+        times.extend(t for ev in events[self._times_read :] if (t := ev.t) is not None)
+        self._times_read = len(events)
         spark = self.query_one("#timeline", Sparkline)
         if len(times) < 2 or times[-1] <= times[0]:
             spark.data = [len(events)]
             return
         bins = max(1, min(spark.size.width or 40, len(times) // 2))
-        first, span = times[0], times[-1] - times[0]
+        first, scale = times[0], bins / (times[-1] - times[0])
         counts = [0] * bins
+        last = bins - 1
         for t in times:
-            counts[min(bins - 1, int((t - first) / span * bins))] += 1
+            counts[min(last, int((t - first) * scale))] += 1
         spark.data = counts
 
     def action_save(self) -> None:
