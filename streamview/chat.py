@@ -1,0 +1,631 @@
+"""Chat Completions streams (``POST /chat/completions`` with ``stream: true``): the assembler and the checker.
+
+A Chat Completions stream is data-only SSE: one ``chat.completion.chunk`` JSON object per event, no ``event:`` line,
+ending with ``data: [DONE]`` (protocol.md section 9). The assembler folds the chunks into the same ``Item``/``Block``
+structures the Responses assembler builds, so the panes show them unchanged:
+
+- each choice's ``delta.content`` is the ``output_text`` block of an Item of type ``message`` (id ``choice N``), and
+  its ``delta.refusal`` a ``refusal`` block of the same item;
+- ``delta.reasoning_content`` / ``delta.reasoning`` (vLLM, llama.cpp, DeepSeek, Ollama, OpenRouter) is the
+  ``reasoning_text`` block of an Item of type ``reasoning`` (id ``choice N``);
+- each tool call (choice, ``tool_calls[].index``) is its own Item of type ``function_call`` (id and ``call_id`` =
+  the call's id, ``name`` = the function's name, an ``arguments`` block); the deprecated ``delta.function_call`` is
+  one more such item, without an id;
+- items get output indexes in the order they first appear (the first text of a message, of a reasoning, the first
+  fragment of a tool call), so several choices (``n`` > 1) show apart, each with its ``choice N``;
+- a choice's ``finish_reason`` becomes the status of each of its items (and ``data["finish_reason"]``).
+
+Status: ``in_progress`` from the first chunk; at ``[DONE]`` ``completed``, or ``incomplete`` when a choice finished
+with ``length`` or ``content_filter`` (as the Responses API calls a response cut by ``max_output_tokens`` or by the
+content filter; ``incomplete_details.reason`` names the finish_reason); ``failed`` after an error object
+(``data: {"error": {...}}``, which some servers send mid-stream; the SDK raises ``APIError`` on it). The usage
+(``stream_options.include_usage``: one last chunk with ``choices: []``) is last-wins like the SDK's, except that a
+later chunk's ``"usage": null`` does not erase it. ``state.usage`` holds it under the keys the panes read
+(``input_tokens``, ``output_tokens``, ``total_tokens``, ``input_tokens_details``, ``output_tokens_details``);
+``state.chat_usage`` and ``final()["usage"]`` keep the object as the server sent it.
+
+The checker's rules are in ``RULES``; one fault is one anomaly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable
+
+from .assemble import Block, Item, ResponseState
+from .checks import ERROR, NOTE, Anomaly
+from .events import StreamEvent
+
+CHUNK_OBJECT = "chat.completion.chunk"
+INCOMPLETE_REASONS = ("length", "content_filter")  # finish reasons that make the stream "incomplete" at [DONE]
+LAST_LOGPROBS = 5  # tokens kept per choice for the logprobs summary
+
+RULES = ("after-done", "no-done", "tool-call-no-id", "mixed-ids", "no-finish-reason", "bad-sse", "bad-json", "unknown-event")
+
+
+def _int(v: Any, default: int) -> int:
+    return v if v.__class__ is int else default
+
+
+def is_chunk(p: dict) -> bool:
+    """A ``chat.completion.chunk`` (or a server's chunk that leaves ``object`` out; or Azure's ``object: ""``
+    content-filter chunks, which the SDK's stream skips)."""
+    obj = p.get("object")
+    return obj == CHUNK_OBJECT or ((obj is None or obj == "") and p.get("choices").__class__ is list)
+
+
+def error_of(p: dict) -> dict | None:
+    """The error a data payload reports, or None: ``{"error": {...}}`` (what the SDK raises ``APIError`` on: any
+    truthy ``error``), or vLLM's ``{"object": "error", "message": ...}``."""
+    err = p.get("error")
+    if err:
+        if isinstance(err, dict):
+            return err
+        return {"message": err if isinstance(err, str) else str(err)}
+    if p.get("object") == "error":
+        return {k: p[k] for k in ("message", "type", "param", "code") if k in p}
+    return None
+
+
+def normalize_usage(u: dict) -> dict:
+    """A Chat Completions usage object with the keys the panes read (Responses API names); other keys kept."""
+    names = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens",
+             "prompt_tokens_details": "input_tokens_details", "completion_tokens_details": "output_tokens_details"}
+    out: dict[str, Any] = {}
+    for k, v in u.items():
+        out[names.get(k, k)] = v
+    return out
+
+
+class Logprobs:
+    """What a choice's logprobs add up to: how many tokens, their mean, the least likely one, the last few."""
+
+    __slots__ = ("content", "refusal", "total", "summed", "lowest", "last")
+
+    def __init__(self) -> None:
+        self.content = 0  # tokens in logprobs.content
+        self.refusal = 0  # tokens in logprobs.refusal
+        self.total = 0.0  # the sum of their logprobs
+        self.summed = 0  # how many had a numeric logprob
+        self.lowest: dict | None = None
+        self.last: deque = deque(maxlen=LAST_LOGPROBS)
+
+    def add(self, lp: dict) -> None:
+        for field in ("content", "refusal"):
+            tokens = lp.get(field)
+            if tokens.__class__ is not list:
+                continue
+            setattr(self, field, getattr(self, field) + len(tokens))
+            for t in tokens:
+                if t.__class__ is not dict:
+                    continue
+                value = t.get("logprob")
+                entry = {"token": t.get("token"), "logprob": value}
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self.total += value
+                    self.summed += 1
+                    if self.lowest is None or value < self.lowest["logprob"]:
+                        self.lowest = entry
+                    top = t.get("top_logprobs")
+                    if top.__class__ is list and top:
+                        entry["top"] = len(top)
+                self.last.append(entry)
+
+    def summary(self) -> dict:
+        return {
+            "content_tokens": self.content,
+            "refusal_tokens": self.refusal,
+            "mean_logprob": round(self.total / self.summed, 6) if self.summed else None,
+            "lowest": self.lowest,
+            "last": list(self.last),
+        }
+
+
+class Choice:
+    """One choice of the stream (``choices[].index``): its items and how it finished."""
+
+    __slots__ = ("index", "message", "reasoning", "tools", "function_call", "finish_reason", "role",
+                 "content_seen", "refusal_seen", "logprobs", "finish_event")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.message: Item | None = None
+        self.reasoning: Item | None = None
+        self.tools: dict[int, Item] = {}  # tool_calls[].index -> its item
+        self.function_call: Item | None = None  # the deprecated delta.function_call
+        self.finish_reason: str | None = None
+        self.finish_event: int | None = None
+        self.role: str | None = None
+        self.content_seen = False  # a str content arrived (even ""): the SDK's content is then a str, not None
+        self.refusal_seen = False
+        self.logprobs: Logprobs | None = None
+
+    def items(self) -> list[Item]:
+        out = [i for i in (self.reasoning, self.message) if i is not None]
+        out.extend(self.tools[k] for k in sorted(self.tools))
+        if self.function_call is not None:
+            out.append(self.function_call)
+        return out
+
+    def _text(self, kind: str, seen: bool) -> str | None:
+        item = self.message
+        block = item.blocks.get((kind,)) if item is not None else None
+        if block is not None:
+            return block.text
+        return "" if seen else None
+
+    @property
+    def content(self) -> str | None:
+        """The assembled content (None when the stream never sent a str content for this choice, as the SDK)."""
+        return self._text("content", self.content_seen)
+
+    @property
+    def refusal(self) -> str | None:
+        return self._text("refusal", self.refusal_seen)
+
+    @property
+    def reasoning_text(self) -> str | None:
+        item = self.reasoning
+        return item.text_of("reasoning_text") if item is not None else None
+
+    def tool_calls(self) -> list[dict]:
+        out = []
+        for k in sorted(self.tools):
+            item = self.tools[k]
+            out.append({"index": k, "id": item.data.get("call_id"), "type": item.data.get("type"),
+                        "name": item.data.get("name"), "arguments": item.text_of("arguments")})
+        return out
+
+    def summary(self) -> dict:
+        out: dict[str, Any] = {"index": self.index, "role": self.role, "content": self.content,
+                               "refusal": self.refusal, "tool_calls": self.tool_calls(),
+                               "finish_reason": self.finish_reason,
+                               "logprobs": self.logprobs.summary() if self.logprobs is not None else None}
+        if self.reasoning is not None:
+            out["reasoning"] = self.reasoning_text
+        if self.function_call is not None:
+            fc = self.function_call
+            out["function_call"] = {"name": fc.data.get("name"), "arguments": fc.text_of("arguments")}
+        return out
+
+
+class ChatState(ResponseState):
+    """What a Chat Completions stream adds up to so far (read by the same panes as a Responses state)."""
+
+    protocol = "chat"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.choices: dict[int, Choice] = {}
+        self.chat_usage: dict[str, Any] | None = None  # the usage object as the server sent it
+        self.done_event: int | None = None  # the first data: [DONE]
+
+    def ordered_items(self) -> list[Item]:
+        """Items grouped by choice (so several choices show apart, in index order), and inside a choice its
+        reasoning, its message, then its tool calls; ``output_index`` keeps the order they first appeared in."""
+        return sorted(self.items.values(), key=_display_order)
+
+    def final(self) -> dict[str, Any]:
+        r = self.response
+        return {
+            "protocol": self.protocol,
+            "id": self.id or None,
+            "model": self.model or None,
+            "status": self.status or None,
+            "created": r.get("created"),
+            "system_fingerprint": r.get("system_fingerprint"),
+            "service_tier": r.get("service_tier"),
+            "usage": self.chat_usage,
+            "usage_normalized": self.usage,
+            "error": self.error,
+            "incomplete_details": r.get("incomplete_details"),
+            "choices": [self.choices[k].summary() for k in sorted(self.choices)],
+        }
+
+
+_TYPE_RANK = {"reasoning": 0, "message": 1}
+
+
+def _display_order(item: Item) -> tuple[int, int, int]:
+    return (_int(item.data.get("choice"), 0), _TYPE_RANK.get(item.type, 2), item.output_index)
+
+
+class ChatAssembler:
+    """Folds Chat Completions chunks into a ``ChatState``. ``feed`` is O(1) per delta."""
+
+    def __init__(self) -> None:
+        self.state = ChatState()
+        self._next = 0  # the next output index
+
+    def feed_all(self, events: Iterable[StreamEvent]) -> ChatState:
+        for ev in events:
+            self.feed(ev)
+        return self.state
+
+    def feed(self, ev: StreamEvent) -> None:
+        st = self.state
+        st.events += 1
+        shape = ev._shape
+        if shape[0] != "event":
+            return
+        if shape[2] == "[DONE]":
+            self._done(ev)
+            return
+        p = ev.payload
+        if p.__class__ is not dict and not isinstance(p, dict):
+            return
+        err = error_of(p)
+        if err is not None:
+            self._error(ev, err)
+            return
+        if not is_chunk(p):
+            key = p.get("object") or p.get("type") or shape[2]
+            key = key if isinstance(key, str) else "?"
+            st.unknown_types[key] = st.unknown_types.get(key, 0) + 1
+            return
+        if not st.status:
+            st.status = "in_progress"
+            st.structure += 1
+        self._metadata(p)
+        usage = p.get("usage")
+        if usage.__class__ is dict:
+            st.chat_usage = usage
+            st.usage = normalize_usage(usage)
+        choices = p.get("choices")
+        if choices.__class__ is list:
+            for pos, c in enumerate(choices):
+                if c.__class__ is dict:
+                    self._choice(ev, c, pos)
+
+    # -- the parts of a chunk ----------------------------------------------------------------------------------
+    def _metadata(self, p: dict) -> None:
+        resp = self.state.response
+        for key in ("id", "model"):  # the first chunk's (the checker reports any other)
+            if key not in resp:
+                v = p.get(key)
+                if isinstance(v, str) and v:
+                    resp[key] = v
+        if "created" not in resp:
+            v = p.get("created")
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v:
+                resp["created"] = v
+                resp["created_at"] = v  # the key the metadata pane shows as a time
+        if "object" not in resp and p.get("object") == CHUNK_OBJECT:
+            resp["object"] = CHUNK_OBJECT
+        for key in ("system_fingerprint", "service_tier"):  # the latest non-null value (the SDK: the last chunk's)
+            v = p.get(key)
+            if v is not None and resp.get(key) != v:
+                resp[key] = v
+
+    def _new_item(self, choice: Choice, item_type: str, item_id: str) -> Item:
+        st = self.state
+        item = Item(self._next, item_id, item_type)
+        self._next += 1
+        item.data = {"choice": choice.index}
+        if choice.finish_reason is not None:  # a fragment after its choice finished: it finished too
+            item.status = choice.finish_reason
+            item.data["finish_reason"] = choice.finish_reason
+        st.items[item.output_index] = item
+        st.structure += 1
+        return item
+
+    def _append(self, item: Item, key: tuple, kind: str, text: str, ev: StreamEvent) -> None:
+        """Add ``text`` to a block (an empty text only makes the block exist)."""
+        st = self.state
+        block = item.blocks.get(key)
+        if block is None:
+            block = item.blocks[key] = Block(key, kind)
+            st.structure += 1
+        if not text:
+            return
+        block.append(text, ev.index)
+        last = st.last_delta
+        if last is None or last[1] is not block:
+            st.last_delta = (item, block)
+        if st.first_delta_event is None:
+            st.first_delta_event = ev.index
+
+    def _message(self, choice: Choice) -> Item:
+        item = choice.message
+        if item is None:
+            item = choice.message = self._new_item(choice, "message", f"choice {choice.index}")
+            if choice.role is not None:
+                item.data["role"] = choice.role
+        return item
+
+    def _choice(self, ev: StreamEvent, c: dict, pos: int) -> None:
+        st = self.state
+        idx = _int(c.get("index"), pos)
+        choice = st.choices.get(idx)
+        if choice is None:
+            choice = st.choices[idx] = Choice(idx)
+        delta = c.get("delta")
+        if delta.__class__ is dict:
+            self._delta(ev, choice, delta)
+        lp = c.get("logprobs")
+        if lp.__class__ is dict:
+            if choice.logprobs is None:
+                choice.logprobs = Logprobs()
+            choice.logprobs.add(lp)
+        reason = c.get("finish_reason")
+        if isinstance(reason, str) and reason:
+            self._finish(ev, choice, reason)
+
+    def _delta(self, ev: StreamEvent, choice: Choice, delta: dict) -> None:
+        role = delta.get("role")
+        if isinstance(role, str) and choice.role is None:
+            choice.role = role
+            if choice.message is not None:
+                choice.message.data["role"] = role
+        content = delta.get("content")
+        if content.__class__ is str:
+            choice.content_seen = True
+            if content or choice.message is not None:
+                self._append(self._message(choice), ("content",), "output_text", content, ev)
+        refusal = delta.get("refusal")
+        if refusal.__class__ is str:
+            choice.refusal_seen = True
+            if refusal or choice.message is not None:
+                self._append(self._message(choice), ("refusal",), "refusal", refusal, ev)
+        reasoning = delta.get("reasoning_content")
+        if reasoning.__class__ is not str:
+            reasoning = delta.get("reasoning")
+        if reasoning.__class__ is str and reasoning:
+            item = choice.reasoning
+            if item is None:
+                item = choice.reasoning = self._new_item(choice, "reasoning", f"choice {choice.index}")
+            self._append(item, ("reasoning",), "reasoning_text", reasoning, ev)
+        calls = delta.get("tool_calls")
+        if calls.__class__ is list:
+            for pos, tc in enumerate(calls):
+                if tc.__class__ is dict:
+                    self._tool_call(ev, choice, tc, pos)
+        fc = delta.get("function_call")
+        if fc.__class__ is dict:
+            item = choice.function_call
+            if item is None:
+                item = choice.function_call = self._new_item(choice, "function_call", "")
+                item.data["type"] = "function_call"
+            self._function(ev, item, fc)
+
+    def _tool_call(self, ev: StreamEvent, choice: Choice, tc: dict, pos: int) -> None:
+        ti = _int(tc.get("index"), pos)
+        item = choice.tools.get(ti)
+        if item is None:
+            item = choice.tools[ti] = self._new_item(choice, "function_call", "")
+            item.data["index"] = ti
+        call_id = tc.get("id")
+        if isinstance(call_id, str) and call_id and not item.id:
+            item.id = call_id
+            item.data["call_id"] = call_id
+            self.state.structure += 1
+        ttype = tc.get("type")
+        if isinstance(ttype, str) and ttype and "type" not in item.data:
+            item.data["type"] = ttype
+        fn = tc.get("function")
+        if fn.__class__ is dict:
+            self._function(ev, item, fn)
+
+    def _function(self, ev: StreamEvent, item: Item, fn: dict) -> None:
+        name = fn.get("name")
+        if isinstance(name, str) and name and not item.data.get("name"):
+            item.data["name"] = name
+            self.state.structure += 1
+        args = fn.get("arguments")
+        if args.__class__ is str:
+            self._append(item, ("arguments",), "arguments", args, ev)
+
+    def _finish(self, ev: StreamEvent, choice: Choice, reason: str) -> None:
+        choice.finish_reason = reason
+        choice.finish_event = ev.index
+        items = choice.items()
+        if not items:  # a choice that sent no text at all still shows, with how it finished
+            items = [self._message(choice)]
+        for item in items:
+            item.status = reason
+            item.data["finish_reason"] = reason
+            if item.done_event is None:
+                item.done_event = ev.index
+        self.state.structure += 1
+
+    # -- the end -----------------------------------------------------------------------------------------------
+    def _done(self, ev: StreamEvent) -> None:
+        st = self.state
+        if st.done_event is not None:
+            return  # a second [DONE] (the checker reports it)
+        st.done_event = ev.index
+        st.terminal_event = ev.index
+        st.terminal_type = "[DONE]"
+        self._unfinished()
+        if st.status != "failed":
+            cut = next((c.finish_reason for c in st.choices.values() if c.finish_reason in INCOMPLETE_REASONS), None)
+            if cut is not None:
+                st.status = "incomplete"
+                st.response["incomplete_details"] = {"reason": cut}
+            else:
+                st.status = "completed"
+        st.structure += 1
+
+    def _error(self, ev: StreamEvent, err: dict) -> None:
+        st = self.state
+        st.error = err
+        st.status = "failed"
+        if st.terminal_event is None:
+            st.terminal_event = ev.index
+            st.terminal_type = "error"
+        self._unfinished()
+        st.structure += 1
+
+    def _unfinished(self) -> None:
+        """The stream ended (an error, or [DONE]): the items of a choice that never finished say so."""
+        for choice in self.state.choices.values():
+            if choice.finish_reason is None:
+                for item in choice.items():
+                    item.status = "no finish_reason"
+
+
+def assemble(events: Iterable[StreamEvent]) -> ChatState:
+    """Fold Chat Completions events from the start: the state as of the last of them."""
+    return ChatAssembler().feed_all(events)
+
+
+# -- the checker -------------------------------------------------------------------------------------------------
+def unreadable(ev: StreamEvent) -> tuple[str, str] | None:
+    """``(rule, message)`` for an event that cannot be read (a junk line, data that is not JSON, an event cut off at
+    the end of input or with no data), with the rule names and words of ``checks.Checker``; None otherwise."""
+    kind = ev._shape[0]
+    error = None if ev._aux is None else ev.error
+    if kind == "junk":
+        return "bad-sse", error or "not SSE"
+    if not error:
+        return None
+    if "cut off" in error or "no data" in error or ev._shape[2] == "[DONE]" or ev.payload is not None:
+        return "bad-sse", error
+    return "bad-json", error
+
+
+class ChatChecker:
+    """The rules of a Chat Completions stream (``RULES``). Feed every event after the assembler folded it."""
+
+    def __init__(self) -> None:
+        self.anomalies: list[Anomaly] = []
+        self.withdrawn = 0  # nothing here is ever withdrawn; kept for the views, as ``checks.Checker``
+        self._done: StreamEvent | None = None
+        self._error: StreamEvent | None = None
+        self._first_id: tuple[str, int] | None = None  # (id, event index)
+        self._first_model: tuple[str, int] | None = None
+        self._other_ids: set[str] = set()
+        self._other_models: set[str] = set()
+        self._choices: dict[int, bool] = {}  # choice index -> got a finish_reason
+        self._tools: set[tuple[int, int]] = set()
+
+    def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
+             output_index: int | None = None, item_id: str | None = None) -> None:
+        a = Anomaly(rule, ev.index, None, message, severity, item_id, output_index)
+        out.append(a)
+        self.anomalies.append(a)
+
+    def feed(self, ev: StreamEvent, state: ResponseState | None = None) -> list[Anomaly]:
+        out: list[Anomaly] = []
+        kind = ev._shape[0]
+        if kind == "comment":
+            return out
+        bad = unreadable(ev)
+        if bad is not None and (kind == "junk" or (ev.payload is None and ev._shape[2] != "[DONE]")):
+            self._add(out, ev, *bad)  # nothing else can be said about it
+            return out
+        if self._done is not None:
+            what = "a second data: [DONE]" if ev._shape[2] == "[DONE]" else "a chunk"
+            self._add(out, ev, "after-done", f"{what} after data: [DONE] (event #{self._done.index}); the SDK stops reading at [DONE]")
+            return out
+        if bad is not None:  # read, but cut off at the end of input
+            self._add(out, ev, *bad)
+        if ev._shape[2] == "[DONE]":
+            self._done = ev
+            if self._error is None:
+                for idx, finished in self._choices.items():
+                    if not finished:
+                        self._add(out, ev, "no-finish-reason", f"choice {idx} got no finish_reason before data: [DONE]", **_where_message(state, idx))
+            return out
+        p = ev.payload
+        if p.__class__ is not dict:
+            self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not a chat.completion.chunk object", NOTE)
+            return out
+        err = error_of(p)
+        name = ev._shape[1]
+        named = f"named event {name!r}" if name != "message" and not (name == "error" and err is not None) else ""
+        if err is not None:
+            if named:
+                self._add(out, ev, "unknown-event", f"{named} with an error object: Chat Completions streams send data-only events", NOTE)
+            if self._error is None:
+                self._error = ev
+            return out
+        if not is_chunk(p):
+            obj, ptype = p.get("object"), p.get("type")
+            if isinstance(ptype, str) and obj is None:
+                what = f"type {ptype!r}: an event of another protocol, not a chat.completion.chunk"
+            elif obj is not None:
+                what = f"object {obj!r}, not a chat.completion.chunk"
+            else:
+                what = "a JSON object with neither object nor choices, not a chat.completion.chunk"
+            self._add(out, ev, "unknown-event", f"{named}: {what}" if named else what, NOTE)
+            return out
+        if named:  # a chunk all the same: folded, and checked as one
+            self._add(out, ev, "unknown-event", f"{named}: Chat Completions streams send data-only events", NOTE)
+        self._ids(ev, p, out)
+        choices = p.get("choices")
+        if choices.__class__ is list:
+            for pos, c in enumerate(choices):
+                if c.__class__ is dict:
+                    self._choice(ev, c, pos, state, out)
+        return out
+
+    def _ids(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> None:
+        for key, first_attr, others in (("id", "_first_id", self._other_ids), ("model", "_first_model", self._other_models)):
+            v = p.get(key)
+            if not isinstance(v, str) or not v:
+                continue  # Azure's content-filter chunks carry "" here
+            first = getattr(self, first_attr)
+            if first is None:
+                setattr(self, first_attr, (v, ev.index))
+            elif v != first[0] and v not in others:
+                others.add(v)
+                self._add(out, ev, "mixed-ids", f"chunk {key} {v!r} differs from {first[0]!r} of the first chunk (event #{first[1]})")
+
+    def _choice(self, ev: StreamEvent, c: dict, pos: int, state: Any, out: list[Anomaly]) -> None:
+        idx = _int(c.get("index"), pos)
+        reason = c.get("finish_reason")
+        if isinstance(reason, str) and reason:
+            self._choices[idx] = True
+        else:
+            self._choices.setdefault(idx, False)
+        delta = c.get("delta")
+        calls = delta.get("tool_calls") if delta.__class__ is dict else None
+        if calls.__class__ is not list:
+            return
+        for tpos, tc in enumerate(calls):
+            if tc.__class__ is not dict:
+                continue
+            key = (idx, _int(tc.get("index"), tpos))
+            if key in self._tools:
+                continue
+            self._tools.add(key)
+            fn = tc.get("function")
+            missing = [what for what, v in (("id", tc.get("id")), ("function.name", fn.get("name") if fn.__class__ is dict else None))
+                       if not isinstance(v, str) or not v]
+            if missing:
+                self._add(out, ev, "tool-call-no-id", f"tool call {key[1]} of choice {idx} starts without {' and '.join(missing)}", **_where_tool(state, key))
+
+    def finish(self, events: list[StreamEvent]) -> list[Anomaly]:
+        """The end of input: a stream that ended without data: [DONE] (and without an error object)."""
+        out: list[Anomaly] = []
+        if self._done is None and self._error is None and events:
+            last = events[-1]
+            open_choices = sorted(i for i, finished in self._choices.items() if not finished)
+            extra = f"; choice {', '.join(map(str, open_choices))} got no finish_reason" if open_choices else ""
+            a = Anomaly("no-done", last.index, None, f"the stream ended without data: [DONE] (cut off?){extra}")
+            out.append(a)
+            self.anomalies.append(a)
+        return out
+
+
+def _where_message(state: Any, idx: int) -> dict:
+    choice = getattr(state, "choices", {}).get(idx)
+    items = choice.items() if choice is not None else []
+    return {"output_index": items[0].output_index, "item_id": items[0].id} if items else {}
+
+
+def _where_tool(state: Any, key: tuple[int, int]) -> dict:
+    choice = getattr(state, "choices", {}).get(key[0])
+    item = choice.tools.get(key[1]) if choice is not None else None
+    return {"output_index": item.output_index, "item_id": item.id or None} if item is not None else {}
+
+
+def check_events(events: list[StreamEvent]) -> list[Anomaly]:
+    """Headless: assemble and check a whole Chat Completions stream."""
+    asm, checker = ChatAssembler(), ChatChecker()
+    for ev in events:
+        asm.feed(ev)
+        checker.feed(ev, asm.state)
+    checker.finish(events)
+    return sorted(checker.anomalies, key=lambda a: a.index)
