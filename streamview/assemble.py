@@ -306,7 +306,7 @@ class ResponseState:
         return [(item, b) for item in self.ordered_items() for b in item.ordered_blocks() if b.kind in PRINTED_KINDS]
 
 
-PRINTED_KINDS = frozenset({"output_text", "refusal", "summary_text", "reasoning_text", "arguments", "input", "code", "command"})
+PRINTED_KINDS = frozenset({"output_text", "refusal", "summary_text", "reasoning_text", "thinking", "arguments", "input", "code", "command"})
 
 
 def block_label(item: Item, block: Block) -> str:
