@@ -82,6 +82,16 @@ def _int(v: Any) -> int | None:
     return v if v.__class__ is int else None
 
 
+def _separator(prev: tuple[Item, Block] | None, item: Item, block: Block) -> str:
+    """What goes before ``block``'s text when it follows ``prev``: consecutive text blocks run on (the SDK's
+    ``get_final_text`` joins them with nothing); anything else starts a paragraph with its label."""
+    if prev is None:
+        return block_label(item, block)
+    if prev[1].kind == block.kind == "output_text" and prev[0].type == item.type == "message":
+        return ""
+    return "\n\n" + block_label(item, block)
+
+
 class AnthropicState(ResponseState):
     """What an Anthropic Messages stream adds up to so far (``items`` keyed by content block index)."""
 
@@ -122,17 +132,7 @@ class AnthropicState(ResponseState):
         return "".join(_separator(shown[n - 1] if n else None, item, b) + b.text for n, (item, b) in enumerate(shown))
 
     # the same rule for callers that lay text out block by block (``--plain``)
-    separator = staticmethod(lambda prev, item, block: _separator(prev, item, block))
-
-
-def _separator(prev: tuple[Item, Block] | None, item: Item, block: Block) -> str:
-    """What goes before ``block``'s text when it follows ``prev``: consecutive text blocks run on (the SDK's
-    ``get_final_text`` joins them with nothing); anything else starts a paragraph with its label."""
-    if prev is None:
-        return block_label(item, block)
-    if prev[1].kind == block.kind == "output_text" and prev[0].type == item.type == "message":
-        return ""
-    return "\n\n" + block_label(item, block)
+    separator = staticmethod(_separator)
 
 
 def content_entry(item: Item) -> dict[str, Any]:
@@ -343,6 +343,7 @@ class AnthropicAssembler:
                 b.append(block["text"], index)
             if isinstance(block.get("citations"), list):
                 b.annotations.extend(block["citations"])
+                _count_citations(item, b)
         elif btype == "thinking":
             b = self._block(item, ("thinking",), "thinking")
             if isinstance(block.get("thinking"), str) and block["thinking"]:
@@ -429,6 +430,7 @@ class AnthropicAssembler:
                 item = self._item_at(idx, "text")
             b = item.blocks.get(("text",)) or self._block(item, ("text",), "output_text")
             b.annotations.append(delta.get("citation"))
+            _count_citations(item, b)
             st.structure += 1
         else:
             key = f"content_block_delta/{dtype}"
@@ -470,6 +472,13 @@ class AnthropicAssembler:
                 args.done = json.dumps(start, ensure_ascii=False)  # the whole input came with the start
                 args.from_final = True
             item.data.setdefault("input", {})
+
+
+def _count_citations(item: Item, b: Block) -> None:
+    """The pane's header says how many citations a text block has (the citations themselves are in ``final()``)."""
+    n = len(b.annotations)
+    if n:
+        item.phase = f"{n} citation{'s' if n != 1 else ''}"
 
 
 def _with_total(usage: dict) -> dict:

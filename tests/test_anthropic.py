@@ -407,9 +407,13 @@ def test_web_search_result_is_summarised_and_citations_are_annotations():
     [citation] = cited.blocks[("text",)].annotations
     assert citation["type"] == "web_search_result_location" and citation["url"].startswith("https://www.python.org/")
     assert st.final()["content"][4]["citations"] == [citation]
+    assert cited.phase == "1 citation"  # the pane's header: "── message [completed · 1 citation]"
     assert "result" not in PRINTED_KINDS  # the summary shows in the pane, not in `print`
     # consecutive text blocks run on, as the SDK's get_final_text joins them
     assert "in October 2025. Python 3.14.0 is the newest major release" in st.text()
+    prev = (st.items[3], st.items[3].blocks[("text",)])
+    assert st.separator(prev, cited, cited.blocks[("text",)]) == ""  # what --plain asks the state for
+    assert st.separator(prev, server, server.blocks[("arguments",)]) == "\n\n[server_tool_use web_search] "
 
 
 def test_text_stays_data():
