@@ -91,6 +91,16 @@ def vm_rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS of this process's own memory (VmHWM, MB). ``ru_maxrss`` is not used: Linux carries the parent's
+    peak over ``exec`` into the child, so a case run after generating a 100k transcript reported the generator's
+    peak (about 298 MB) whatever the case itself used."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 

@@ -71,7 +71,7 @@ async def test_follow_shows_events_appended_to_the_file(tmp_path):
         with open(path, "ab") as fh:
             fh.write(b"\n\n".join(blocks[8:]))
         await wait_until(pilot, lambda: len(app.model.events) == 20, timeout=10)
-        assert TEXT in app.query_one(MessageView).text_area.text
+        assert TEXT in app.query_one(MessageView).text_view.text
         assert not app.player.finished  # still following: a file can grow again
 
 

@@ -24,7 +24,7 @@ async def test_replay_streams_and_ends_with_all_panes_filled():
         assert "20/20 events" in text
         assert "completed" in text
         assert app.query_one(EventList).count == 20
-        assert O4_TEXT in app.query_one(MessageView).text_area.text
+        assert O4_TEXT in app.query_one(MessageView).text_view.text
 
 
 async def test_space_pauses_and_resumes():
@@ -77,25 +77,25 @@ async def test_e_jumps_to_the_end():
         await pilot.press("e")
         await wait_until(pilot, lambda: app.player.finished, timeout=3)
         assert len(app.model.events) == 20
-        assert O4_TEXT in app.query_one(MessageView).text_area.text
+        assert O4_TEXT in app.query_one(MessageView).text_view.text
 
 
 async def test_r_restarts_from_the_first_event():
     app = make_app(SEED_NANO, instant=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.player.finished)
-        assert "Hello, test!" in app.query_one(MessageView).text_area.text
+        assert "Hello, test!" in app.query_one(MessageView).text_view.text
         app.player.instant = False
         app.player.paused = True
         await pilot.press("r")
         await pilot.pause(0.2)
         assert app.model.events == []
         assert app.query_one(EventList).count == 0
-        assert "Hello, test!" not in app.query_one(MessageView).text_area.text
+        assert "Hello, test!" not in app.query_one(MessageView).text_view.text
         await pilot.press("space")
         await wait_until(pilot, lambda: app.player.finished)
         assert len(app.model.events) == 12
-        assert "Hello, test!" in app.query_one(MessageView).text_area.text
+        assert "Hello, test!" in app.query_one(MessageView).text_view.text
 
 
 async def test_enter_shows_detail_and_time_travels_escape_returns_live():
@@ -111,7 +111,7 @@ async def test_enter_shows_detail_and_time_travels_escape_returns_live():
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert app.travel == 9
-        ta = app.query_one(MessageView).text_area
+        ta = app.query_one(MessageView).text_view
         assert "Hello there! How" in ta.text
         assert "Hello there! How can" not in ta.text
         assert ta.selected_text == " How"  # that event's contribution is highlighted
@@ -123,7 +123,7 @@ async def test_enter_shows_detail_and_time_travels_escape_returns_live():
         await pilot.pause(0.1)
         assert app.travel is None
         assert app.query_one("#right", ContentSwitcher).current == "response"
-        assert O4_TEXT in app.query_one(MessageView).text_area.text
+        assert O4_TEXT in app.query_one(MessageView).text_view.text
 
 
 async def test_following_stops_when_the_user_moves_and_e_follows_again():
@@ -150,7 +150,7 @@ async def test_m_toggles_markdown_and_raw():
         assert view.markdown_mode
         assert view.has_class("markdown")
         assert app.query_one("#markdown-scroll").styles.display == "block"
-        assert view.text_area.styles.display == "none"
+        assert view.text_view.styles.display == "none"
         assert "Hello, test!" in app.query_one(Markdown).source
         await pilot.press("m")
         assert not view.markdown_mode
@@ -216,7 +216,7 @@ async def test_every_fixture_replays_into_the_panes(path):
     app = make_app(path, instant=True)
     async with app.run_test(size=(200, 50)) as pilot:
         await wait_until(pilot, lambda: app.player.finished)
-        shown = app.query_one(MessageView).text_area.text
+        shown = app.query_one(MessageView).text_view.text
         for item in expected.ordered_items():
             assert item.type in shown
             for block in item.blocks.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from functools import partial
 from typing import Iterable
 
@@ -11,7 +12,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static
+from textual.widgets import ContentSwitcher, Input, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
 from replay.player import Player
@@ -24,8 +25,10 @@ from widgets.message_view import MessageView
 from widgets.response_view import ResponseView
 
 from .help import HelpScreen
+from .keybar import KeyBar
 
 FRAME = 1 / 30
+FREEZE_EVERY = 5_000  # events: how often the objects kept so far are moved out of the garbage collector's sight
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
 
 
@@ -33,7 +36,7 @@ class StreamviewApp(App[int]):
     TITLE = "streamview"
     CSS_PATH = "app.tcss"
 
-    # one table: key -> action -> description (Footer, help screen and command palette all read it)
+    # one table: key -> action -> description (key bar, help screen and command palette all read it)
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume the replay"),
         Binding("n", "step", "Step", id="step", tooltip="Emit one more event (pauses)"),
@@ -69,6 +72,7 @@ class StreamviewApp(App[int]):
         self.search_query = ""
         self._filter_step = 0
         self._finished = False
+        self._frozen_at = 0
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -83,7 +87,7 @@ class StreamviewApp(App[int]):
             with ContentSwitcher(initial="response", id="right", classes="pane"):
                 yield ResponseView(id="response")
                 yield DetailView(id="detail")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#events-pane").border_title = "events"
@@ -93,6 +97,8 @@ class StreamviewApp(App[int]):
         self._events = self.query_one(EventList)
         self._events.focus()
         self.set_interval(FRAME, self.render_frame)
+        gc.collect()
+        gc.freeze()  # the app as it starts (modules, classes, widgets) lives as long as it does
         self.consume()
 
     def on_resize(self, event) -> None:
@@ -135,7 +141,25 @@ class StreamviewApp(App[int]):
             return "following"
         return "streaming" if self.model.events else "waiting"
 
+    def _settle_gc(self) -> None:
+        """Keep garbage-collection pauses short while a big stream loads.
+
+        Every event is kept, so CPython's full collections walk a heap that only grows: at 100k events one pause
+        took over 100 ms and held up keys. Each time ``FREEZE_EVERY`` more events have arrived, the young
+        generations are collected and everything alive is frozen (``gc.freeze``): full collections then walk only
+        what was made since. Frozen objects are still freed by reference counting when dropped (a restart drops the
+        events); only cyclic garbage alive at a freeze would stay, and the collection just before keeps that small.
+        """
+        n = len(self.model.events)
+        if n < self._frozen_at:  # restarted
+            self._frozen_at = 0
+        if n - self._frozen_at >= FREEZE_EVERY:
+            gc.collect(1)
+            gc.freeze()
+            self._frozen_at = n
+
     def render_frame(self) -> None:
+        self._settle_gc()
         model = self.model
         key = (len(model.events), model.state.structure, self.player.paused, self.player.speed, self.player.finished, self.travel, self.player.total, self.player.read_error, len(model.anomalies), model.checker.withdrawn)
         events = self._events

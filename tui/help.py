@@ -1,4 +1,4 @@
-"""The help screen: the keys, read from the same binding table the Footer and the command palette use."""
+"""The help screen: the keys, read from the same binding table the key bar and the command palette use."""
 
 from __future__ import annotations
 

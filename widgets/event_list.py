@@ -152,7 +152,7 @@ class EventList(ScrollView, can_focus=True):
         self.rows: list[int] | None = None  # event indexes a filter keeps (None: every event)
         self.filter_name = "all"
         self._keep: Callable[[StreamEvent], bool] | None = None
-        self._cache: LRUCache[tuple, Strip] = LRUCache(2048)
+        self._cache: LRUCache[tuple, Strip] = LRUCache(512)  # rows on screen and near it: few objects for the GC
 
     # -- rows and events -----------------------------------------------------------------------------------------
     @property

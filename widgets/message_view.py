@@ -1,9 +1,10 @@
-"""The assembled message pane: one read-only TextArea fed by appends, and a throttled Markdown view (``m``).
+"""The assembled message pane: a Line-API text view fed by appends, and a throttled Markdown view (``m``).
 
 Each output item is a section (a header line, then its blocks: summaries, text, refusal, arguments, code...). While
-the stream only grows the last block, a frame is one ``insert`` of the new chunks at the end of the document; when
-the structure changes (a new item or part, an item done) the document is rebuilt once. Time travel loads the state
-as of an event and selects that event's contribution.
+the stream only grows the last block, a frame appends the new chunks to the end of the document; when the structure
+changes (a new item or part, an item done) the document is made again from the first character that differs, so
+appending an item keeps the text before it. Time travel shows the state as of an event and highlights that event's
+contribution.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import json
 import time
 
 from textual.containers import Vertical
-from textual.widgets import Markdown, Static, TextArea
-from textual.widgets.text_area import Selection
+from textual.widgets import Markdown, Static
 
 from streamview.assemble import Block, Item, ResponseState
 from streamview.sanitize import visible
+
+from .message_text import TAB, MessageText
 
 MARKDOWN_LIMIT = 40_000  # characters: beyond this the Markdown view shows only the end of the message
 
@@ -59,8 +61,13 @@ def block_text(item: Item, block: Block) -> str:
     return text
 
 
+def shown(text: str) -> str:
+    """Stream text as the message pane holds it: controls made visible, tabs as spaces."""
+    return visible(text).replace("\t", TAB)
+
+
 def render_document(state: ResponseState) -> tuple[list[str], list[tuple[Item, Block, int]]]:
-    """The document as sanitized pieces, and where each block's text starts (in characters)."""
+    """The document as shown pieces, and where each block's text starts (in characters)."""
     pieces: list[str] = []
     spans: list[tuple[Item, Block, int]] = []
     length = 0
@@ -70,12 +77,15 @@ def render_document(state: ResponseState) -> tuple[list[str], list[tuple[Item, B
         pieces.append(s)
         length += len(s)
 
-    if not state.items:
+    unassembled = getattr(state, "unassembled", "")
+    if unassembled:
+        add(shown(unassembled))
+    elif not state.items:
         add("(no output yet)" if state.status not in ("failed", "incomplete", "completed") else "(no output items)")
     for n, item in enumerate(state.ordered_items()):
         if n:
             add("\n\n")
-        add(visible(item_header(item)))
+        add(shown(item_header(item)))
         blocks = item.ordered_blocks()
         if not blocks and item.type == "reasoning":
             add("\n(no summary streamed)")
@@ -85,17 +95,57 @@ def render_document(state: ResponseState) -> tuple[list[str], list[tuple[Item, B
                 add(f"\n{label}:")
             add("\n")
             spans.append((item, block, length))
-            add(visible(block_text(item, block)))
+            add(shown(block_text(item, block)))
     if state.error:
         err = state.error
-        add(visible(f"\n\n── error  {err.get('code') or err.get('type') or ''}: {err.get('message') or ''}"))
+        add(shown(f"\n\n── error  {err.get('code') or err.get('type') or ''}: {err.get('message') or ''}"))
     return pieces, spans
 
 
-def offset_to_location(text: str, offset: int) -> tuple[int, int]:
-    row = text.count("\n", 0, offset)
-    col = offset - (text.rfind("\n", 0, offset) + 1)
-    return row, col
+def _common_start(x: str, y: str) -> int:
+    if y.startswith(x):
+        return len(x)
+    lo, hi = 0, min(len(x), len(y))  # the longest common start, by halving (the comparisons run in C)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if x[:mid] == y[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_end(x: str, y: str) -> int:
+    lo, hi = 0, min(len(x), len(y))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if x[len(x) - mid :] == y[len(y) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def common_prefix(a: list[str], b: list[str]) -> int:
+    """How many characters the joined pieces ``a`` and ``b`` have in common at their start."""
+    n = 0
+    for x, y in zip(a, b):
+        if x == y:
+            n += len(x)
+            continue
+        return n + _common_start(x, y)
+    return n
+
+
+def common_suffix(a: list[str], b: list[str]) -> int:
+    """How many characters the joined pieces ``a`` and ``b`` have in common at their end."""
+    n = 0
+    for x, y in zip(reversed(a), reversed(b)):
+        if x == y:
+            n += len(x)
+            continue
+        return n + _common_end(x, y)
+    return n
 
 
 def markdown_document(state: ResponseState) -> str:
@@ -113,44 +163,12 @@ def markdown_document(state: ResponseState) -> str:
     return "\n\n".join(out) if out else "*(no output yet)*"
 
 
-class StreamTextArea(TextArea):
-    """A read-only TextArea whose ``text`` is joined once per change, not once per line drawn.
-
-    Textual 8.2's ``TextArea.render_line`` starts with ``if not self.text and self.placeholder``, and ``text`` joins
-    the whole document: drawing a 40-line pane of a 100 KB message joined it 40 times a frame (measured: 12% of a
-    100k-delta load). The document only changes through ``insert`` and ``load_text`` here, so the join is cached.
-    """
-
-    _joined: str | None = None
-
-    @property
-    def text(self) -> str:
-        if self._joined is None:
-            self._joined = self.document.text
-        return self._joined
-
-    @text.setter
-    def text(self, value: str) -> None:
-        self.load_text(value)
-
-    def load_text(self, text: str) -> None:
-        self._joined = None
-        super().load_text(text)
-        self._joined = None
-
-    def edit(self, edit):  # every insert, delete and replace comes through here
-        self._joined = None
-        result = super().edit(edit)
-        self._joined = None
-        return result
-
-
 class MessageView(Vertical):
     DEFAULT_CSS = """
     MessageView { height: 1fr; }
-    MessageView > TextArea { height: 1fr; border: none; padding: 0 1; }
+    MessageView > MessageText { height: 1fr; padding: 0 1; }
     MessageView > #markdown-scroll { height: 1fr; display: none; }
-    MessageView.markdown > TextArea { display: none; }
+    MessageView.markdown > MessageText { display: none; }
     MessageView.markdown > #markdown-scroll { display: block; }
     MessageView > #md-note { height: auto; display: none; color: $warning; }
     """
@@ -159,7 +177,8 @@ class MessageView(Vertical):
         super().__init__(**kwargs)
         self.markdown_mode = False
         self._structure = -1
-        self._tail: Block | None = None  # the block whose text ends the document
+        self._pieces: list[str] = []  # the document as shown, in the pieces render_document made it of
+        self._tail: Block | None = None  # the block whose text ends the document (appends go in place)
         self._tail_seen = 0
         self._seen: dict[int, int] = {}  # id(block) -> chunks shown
         self._md_source = None
@@ -168,17 +187,14 @@ class MessageView(Vertical):
     def compose(self):
         from textual.containers import VerticalScroll
 
-        ta = StreamTextArea("", read_only=True, soft_wrap=True, show_cursor=True, id="message-text")
-        ta.cursor_blink = False
-        ta.highlight_cursor_line = False
-        yield ta
+        yield MessageText(id="message-text")
         yield Static("", id="md-note", markup=False)
         with VerticalScroll(id="markdown-scroll"):
             yield Markdown("", open_links=False, id="markdown")
 
     @property
-    def text_area(self) -> StreamTextArea:
-        return self.query_one("#message-text", StreamTextArea)
+    def text_view(self) -> MessageText:
+        return self.query_one("#message-text", MessageText)
 
     # -- live --------------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -186,31 +202,34 @@ class MessageView(Vertical):
         self._tail = None
         self._seen.clear()
         self._md_source = None
-        self._load(self.text_area, "")
+        self._pieces = []
+        self.text_view.load("")
 
     def update_live(self, state: ResponseState, streaming: bool) -> None:
-        """Bring the pane up to date with ``state``: one insert per frame when only the tail grew."""
-        ta = self.text_area
+        """Bring the pane up to date with ``state``: while only the last block grows, the new chunks are appended;
+        otherwise the document is re-made from the first character that changed."""
+        view = self.text_view
         if self._travel:
             return
-        following = ta.scroll_y >= ta.max_scroll_y  # the user has not scrolled up to read
+        following = view.following  # the user has not scrolled up to read
         if state.structure != self._structure or self._tail is None:
             self._rebuild(state)
         else:
             changed = self._changed_blocks(state)
             if changed == [self._tail]:
                 tail = self._tail
-                new = "".join(tail.chunks[self._tail_seen :])
+                new = shown("".join(tail.chunks[self._tail_seen :]))
                 self._tail_seen = len(tail.chunks)
                 self._seen[id(tail)] = self._tail_seen
                 if new:
-                    ta.insert(visible(new), ta.document.end, maintain_selection_offset=False)
+                    self._pieces[-1] += new
+                    view.append(new)
             elif changed:
                 self._rebuild(state)
-        ta.show_cursor = streaming  # the cursor marks the growing end while streaming
+        view.set_cursor(streaming)  # a block marks the growing end while streaming
         if following:
-            ta.move_cursor(ta.document.end, record_width=False)
-            ta.call_after_refresh(ta.scroll_end, animate=False, immediate=True, x_axis=False)
+            view.follow_end()
+            view.call_after_refresh(view.follow_end)
         self._md_state = state
 
     def on_mount(self) -> None:
@@ -234,9 +253,41 @@ class MessageView(Vertical):
                     changed.append(b)
         return changed
 
+    def _show(self, pieces: list[str]) -> None:
+        """Make the document ``pieces``, keeping what it shares at the start with the one on screen."""
+        old = self._pieces
+        view = self.text_view
+        n = min(len(old), len(pieces))
+        differ = [i for i in range(n) if old[i] is not pieces[i] and old[i] != pieces[i]]
+        if len(differ) <= 8:
+            # the usual change: a header or a block changed in place, items or blocks added at the end
+            self._pieces = pieces
+            offset = 0
+            todo = iter(differ)
+            nxt = next(todo, n)
+            for i in range(n):
+                if i == nxt:
+                    view.replace(offset, offset + len(old[i]), pieces[i])
+                    nxt = next(todo, n)
+                offset += len(pieces[i])
+            if len(old) > n:
+                view.replace_from(offset, "")
+            elif len(pieces) > n:
+                view.append("".join(pieces[n:]))
+            return
+        head = common_prefix(old, pieces)
+        old_len = sum(map(len, old))
+        new_len = sum(map(len, pieces))
+        tail = min(common_suffix(old, pieces), old_len - head, new_len - head)
+        self._pieces = pieces
+        if tail and old_len - tail - head < old_len // 2:  # a change in the middle (an item's header): replace it
+            view.replace(head, old_len - tail, "".join(pieces)[head : new_len - tail])
+        else:
+            view.replace_from(head, "".join(pieces)[head:])
+
     def _rebuild(self, state: ResponseState) -> None:
         pieces, spans = render_document(state)
-        self._load(self.text_area, "".join(pieces))
+        self._show(pieces)
         self._structure = state.structure
         self._seen = {id(b): len(b.chunks) for item in state.items.values() for b in item.blocks.values()}
         self._tail = None
@@ -250,40 +301,33 @@ class MessageView(Vertical):
             # nothing can be appended in place: rebuild on the next change
             self._structure = -1 if state.items else state.structure
 
-    @staticmethod
-    def _load(ta: TextArea, text: str) -> None:
-        # TextArea.load_text clears its line cache but asks for no repaint: a document of the same shape would
-        # stay on screen until something else repainted the widget
-        ta.load_text(text)
-        ta.refresh()
-
     # -- time travel -------------------------------------------------------------------------------------------
     def show_state(self, state: ResponseState, event_index: int) -> None:
-        """Show ``state`` (as of ``event_index``) and select what that event contributed."""
+        """Show ``state`` (as of ``event_index``) and highlight what that event contributed."""
         self._travel = True
         pieces, spans = render_document(state)
-        doc = "".join(pieces)
-        ta = self.text_area
-        self._load(ta, doc)
-        ta.show_cursor = False
+        self._show(pieces)
+        view = self.text_view
+        view.set_cursor(False)
+        span = None
         for item, block, start in spans:
             if block.last_event == event_index and block.chunks:
-                full = visible(block_text(item, block))
-                last = visible(block.chunks[-1])
+                full = shown(block_text(item, block))
+                last = shown(block.chunks[-1])
                 if full.endswith(last):
                     end = start + len(full)
-                    begin = end - len(last)
-                    sel = Selection(offset_to_location(doc, begin), offset_to_location(doc, end))
-                    ta.selection = sel
-                    ta.scroll_cursor_visible(center=True)
+                    span = (end - len(last), end)
                 break
+        view.set_highlight(span)
         if self.markdown_mode:
             self._update_markdown(state, force=True)
 
     def leave_travel(self, state: ResponseState, streaming: bool) -> None:
         self._travel = False
         self._structure = -1
+        self.text_view.set_highlight(None, center=False)
         self.update_live(state, streaming)
+        self.text_view.follow_end()
 
     # -- markdown ----------------------------------------------------------------------------------------------
     def toggle_markdown(self, state: ResponseState) -> bool:

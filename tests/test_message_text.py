@@ -1,0 +1,99 @@
+"""The message pane's wrapped document: appends and cuts give the same rows as wrapping the whole text at once."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings, strategies as st
+
+from widgets.message_text import WrappedText, wrap_starts
+
+
+def rows(doc: WrappedText) -> list[str]:
+    out = []
+    for r in range(doc.row_count):
+        li, start, end = doc.row_span(r)
+        out.append(doc.lines[li][start:end])
+    return out
+
+
+def test_wrap_breaks_after_spaces_and_inside_long_words():
+    assert wrap_starts("hello world foo", 0, 11) == [0, 12]
+    assert wrap_starts("abcdefghij", 0, 4) == [0, 4, 8]
+    assert wrap_starts("short", 0, 80) == [0]
+
+
+def test_wide_characters_take_two_cells():
+    line = "日本語のテキスト"  # 8 characters, 16 cells
+    starts = wrap_starts(line, 0, 6)
+    assert starts == [0, 3, 6]  # three characters (six cells) per row
+
+
+def test_rows_join_back_to_the_text():
+    doc = WrappedText(10)
+    doc.load("one two three four five\n\nsix seven eight nine ten eleven")
+    assert "".join(rows(doc)[:3]) == "one two three four five"
+    assert doc.text.count("\n") == 2
+    assert rows(doc)[3] == ""  # the empty line is a row
+
+
+text_pieces = st.lists(st.text(alphabet="ab \n日x", max_size=12), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=text_pieces, width=st.integers(1, 9), cut=st.integers(0, 400))
+def test_appends_and_cuts_keep_the_text_and_rows_consistent(pieces, width, cut):
+    doc = WrappedText(width)
+    for p in pieces:
+        doc.append(p)
+    text = "".join(pieces)
+    assert doc.text == text and doc.length == len(text)
+    fresh = WrappedText(width)
+    fresh.load(text)
+    assert rows(doc) == rows(fresh)  # appending re-wraps exactly as wrapping the whole text does
+    doc.truncate(cut)
+    assert doc.text == text[:cut]
+    assert "".join(rows(doc)) == text[:cut].replace("\n", "")
+    doc.append("tail")
+    assert doc.text == text[:cut] + "tail"
+    fresh.load(text[:cut] + "tail")
+    assert rows(doc) == rows(fresh)  # a cut and an append re-wrap as a fresh wrap would
+    for r in range(doc.row_count):  # every row fits the width
+        li, start, end = doc.row_span(r)
+        assert doc.lines[li][start:end].rstrip(" ").__len__() <= 2 * width
+
+
+def test_location_finds_row_and_column():
+    doc = WrappedText(5)
+    doc.load("abcdefghij\nxy")
+    assert doc.location(0) == (0, 0)
+    assert doc.location(7) == (1, 2)
+    assert doc.location(12) == (2, 1)
+    rnd = random.Random(3)
+    for _ in range(50):
+        off = rnd.randrange(doc.length + 1)
+        row, col = doc.location(off)
+        li, start, _ = doc.row_span(row)
+        assert doc.line_offset[li] + start + col == off
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=text_pieces, width=st.integers(1, 9), a=st.integers(0, 400), b=st.integers(0, 400),
+       new=st.text(alphabet="ab \n日x", max_size=15))
+def test_replace_in_the_middle_is_as_a_fresh_wrap(pieces, width, a, b, new):
+    text = "".join(pieces)
+    start, end = sorted((min(a, len(text)), min(b, len(text))))
+    doc = WrappedText(width)
+    doc.load(text)
+    doc.replace(start, end, new)
+    expected = text[:start] + new + text[end:]
+    fresh = WrappedText(width)
+    fresh.load(expected)
+    assert doc.text == expected and doc.length == len(expected)
+    assert rows(doc) == rows(fresh)
+    assert list(doc.line_offset) == list(fresh.line_offset)
+    assert list(doc.line_row) == list(fresh.line_row)
+    assert list(doc.row_line) == list(fresh.row_line)
+    doc.append("zz")  # and it still grows at the end as it should
+    fresh.append("zz")
+    assert rows(doc) == rows(fresh)
