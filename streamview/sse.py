@@ -170,8 +170,9 @@ class SSEParser:
         if tail:
             out.extend(self.feed_text(tail))
         cut_line = False
+        ended = self._lines.trailing_cr  # the last line was ended by a CR held back for a possible LF: not cut
         for line in self._lines.flush():
-            cut_line = True
+            cut_line = not ended
             self._line(line, out)
         if self._fields:
             frame = _frame(self._dispatch())

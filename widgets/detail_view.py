@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Group
 from rich.json import JSON
@@ -12,6 +13,20 @@ from textual.widgets import Static
 
 from streamview.events import StreamEvent
 from streamview.sanitize import visible, visible_line
+
+CLIP = 4000  # characters of one string value shown in the detail (the message pane holds the whole text)
+
+
+def clip(value: Any, limit: int = CLIP) -> Any:
+    """``value`` with every string longer than ``limit`` cut, saying how much was left out: a 10 MB delta would
+    take Rich seconds to lay out as highlighted JSON, for text no one reads in this pane."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + f"… [{len(value) - limit:,} more characters]"
+    if isinstance(value, dict):
+        return {k: clip(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clip(v, limit) for v in value]
+    return value
 
 
 def render_detail(ev: StreamEvent) -> Group:
@@ -27,7 +42,7 @@ def render_detail(ev: StreamEvent) -> Group:
     if ev.error:
         parts.append(Text(visible_line(ev.error), style="bold red"))
     if ev.payload is not None:
-        dumped = json.dumps(ev.payload, indent=2, ensure_ascii=False)
+        dumped = json.dumps(clip(ev.payload), indent=2, ensure_ascii=False)
         try:
             pretty = JSON(visible(dumped), indent=2)
             pretty.text.no_wrap = False
@@ -36,7 +51,7 @@ def render_detail(ev: StreamEvent) -> Group:
         except ValueError:
             parts.append(Text(visible(dumped)))
     else:
-        parts.append(Text(visible(ev.data)))
+        parts.append(Text(visible(clip(ev.data))))
     parts.append(Text("escape: back to live", style="dim italic"))
     return Group(*parts)
 
