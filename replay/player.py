@@ -36,10 +36,14 @@ class Player:
         pace: float = DEFAULT_PACE,
         follow: bool = False,
         read_ahead: int = READ_AHEAD,
+        protocol: str | None = None,
     ) -> None:
         """Replay ``fp`` (a transcript file, stdin, a FIFO), or play ``live`` events as they arrive (no pacing:
-        they come in real time; pause, step and restart still work on what has arrived)."""
+        they come in real time; pause, step and restart still work on what has arrived). ``protocol``: what the
+        stream is known to speak (``--protocol``, ``live --api``), for the model (``StreamModel(protocol=...)``);
+        None: the model sniffs it."""
         self.fp = fp
+        self.protocol = protocol
         self.live = live
         self.follow = follow  # like tail -f: at the end of the file, wait for more
         self.read_ahead = read_ahead

@@ -1,6 +1,9 @@
-"""Serving a transcript as a Responses endpoint: ``POST /v1/responses`` (or ``/responses``) answers
-``text/event-stream`` with the transcript's events at their recorded timing. Built on the standard library's
-``http.server``; the request body is read and ignored, and no request header is ever logged."""
+"""Serving a transcript as the endpoint of its protocol (sniffed from its events, or given): a Responses transcript
+at ``POST /v1/responses`` (or ``/responses``), a Chat Completions one at ``/v1/chat/completions`` (or
+``/chat/completions``), an Anthropic Messages one at ``/v1/messages``; each answers ``text/event-stream`` with the
+transcript's events at their recorded timing, and any other path is a 404 with a JSON error that names the route.
+Built on the standard library's ``http.server``; the request body is read and ignored, and no request header is
+ever logged."""
 
 from __future__ import annotations
 
@@ -10,12 +13,20 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from streamview.events import parse_frame
+from streamview.protocols import UNKNOWN, Sniffer
 from streamview.source import CHUNK, iter_chunks, open_transcript
 from streamview.sse import Frame, SSEParser
 
 from .player import DEFAULT_PACE
 
-PATHS = ("/v1/responses", "/responses")
+ROUTES = {
+    "responses": ("/v1/responses", "/responses"),
+    "chat": ("/v1/chat/completions", "/chat/completions"),
+    "anthropic": ("/v1/messages",),
+}
+ROUTES[UNKNOWN] = tuple(p for paths in list(ROUTES.values()) for p in paths)  # a stream of no known protocol: any
+PATHS = ROUTES["responses"]
 
 
 def load_frames(path: str) -> list[Frame]:
@@ -29,8 +40,27 @@ def load_frames(path: str) -> list[Frame]:
     return frames
 
 
-def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0) -> ThreadingHTTPServer:
+def sniff_frames(frames: list[Frame]) -> str:
+    """The protocol of a transcript's frames (``protocols.Sniffer`` over the events they parse to)."""
+    sniffer = Sniffer()
+    for i, frame in enumerate(frames):
+        if sniffer.feed(parse_frame(frame, i)) is not None:
+            break
+    return sniffer.finish()
+
+
+def _error_body(protocol: str, message: str, not_found: bool) -> dict:
+    """An error in the shape the protocol's SDK reads (Anthropic: ``{"type": "error", "error": {type, message}}``)."""
+    if protocol == "anthropic":
+        return {"type": "error", "error": {"type": "not_found_error" if not_found else "invalid_request_error", "message": message}}
+    return {"error": {"message": message, "type": "invalid_request_error", "code": "not_found" if not_found else None, "param": None}}
+
+
+def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None) -> ThreadingHTTPServer:
     frames = load_frames(path)
+    protocol = protocol or sniff_frames(frames)
+    paths = ROUTES[protocol]
+    answers = " or ".join(f"POST {p}" for p in paths if p.startswith("/v1/"))
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "streamview-serve"
@@ -48,20 +78,21 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
             self.wfile.write(body)
 
         def do_GET(self) -> None:
-            self._json(405, {"error": {"message": "use POST /v1/responses", "type": "invalid_request_error", "code": None, "param": None}})
+            self._json(405, _error_body(protocol, f"use {answers}", not_found=False))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            if self.path.split("?")[0] not in PATHS:
-                self._json(404, {"error": {"message": f"no route {self.path}: this server answers POST /v1/responses", "type": "invalid_request_error", "code": "not_found", "param": None}})
+            if self.path.split("?")[0] not in paths:
+                what = "an unknown-protocol" if protocol == UNKNOWN else f"a {protocol}"
+                self._json(404, _error_body(protocol, f"no route {self.path}: this server plays {what} transcript and answers {answers}", not_found=True))
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
-            self.send_header("x-request-id", f"req_streamview_serve_{int(time.time() * 1000)}")
+            self.send_header("request-id" if protocol == "anthropic" else "x-request-id", f"req_streamview_serve_{int(time.time() * 1000)}")
             self.end_headers()
             self.close_connection = True
             start = time.monotonic()
@@ -77,13 +108,24 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
             except (BrokenPipeError, ConnectionResetError):
                 return
 
-    return ThreadingHTTPServer((host, port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.protocol = protocol  # type: ignore[attr-defined]
+    server.answers = answers  # type: ignore[attr-defined]
+    return server
 
 
-def serve(path: str, host: str, port: int, speed: float) -> int:
-    server = make_server(path, host, port, speed)
-    bound_host, bound_port = server.server_address[:2]
-    print(f"streamview: serving {path} at http://{bound_host}:{bound_port}/v1 (POST /v1/responses); Ctrl-C stops", flush=True)
+def base_url(server: ThreadingHTTPServer) -> str:
+    """The base URL a client of the transcript's protocol is given: ``http://host:port/v1`` for the OpenAI SDK
+    (it adds ``/responses`` or ``/chat/completions``), ``http://host:port`` for the Anthropic SDK (it adds
+    ``/v1/messages``)."""
+    host, port = server.server_address[:2]
+    root = f"http://{host}:{port}"
+    return root if getattr(server, "protocol", "") == "anthropic" else f"{root}/v1"
+
+
+def serve(path: str, host: str, port: int, speed: float, protocol: str | None = None) -> int:
+    server = make_server(path, host, port, speed, protocol)
+    print(f"streamview: serving {path} ({server.protocol}) at {base_url(server)} ({server.answers}); Ctrl-C stops", flush=True)  # type: ignore[attr-defined]
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -93,12 +135,12 @@ def serve(path: str, host: str, port: int, speed: float) -> int:
     return 0
 
 
-def serve_in_thread(path: str, speed: float = 1.0) -> tuple[ThreadingHTTPServer, str]:
-    """For tests and scripts: a server on a free loopback port, running in a daemon thread; returns its base URL."""
-    server = make_server(path, "127.0.0.1", 0, speed)
+def serve_in_thread(path: str, speed: float = 1.0, protocol: str | None = None) -> tuple[ThreadingHTTPServer, str]:
+    """For tests and scripts: a server on a free loopback port, running in a daemon thread; returns its base URL
+    (``base_url``: with ``/v1`` for OpenAI protocols, without for Anthropic, as each SDK expects)."""
+    server = make_server(path, "127.0.0.1", 0, speed, protocol)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    return server, f"http://{host}:{port}/v1"
+    return server, base_url(server)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,16 +8,23 @@ import sys
 from importlib import resources
 
 from . import __version__
-from .live import DEFAULT_MODEL, RequestError, build_request
+from .live import APIS, DEFAULT_MODEL, DEFAULT_MODELS, RequestError, build_request
 from .source import SourceError, open_transcript
 
 COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
+PROTOCOL_HELP = "the stream's protocol: responses, chat (Chat Completions) or anthropic (Messages); default: sniffed from its first events"
 
 EXAMPLES = {
     "o4-mini-hello": "o4-mini-hello.sse",
     "gpt-4.1-nano-hello": "gpt-4.1-nano-hello.sse",
+    "chat-tool-calls": "chat-tool-calls.sse",  # Chat Completions: two parallel tool calls, usage
+    "anthropic-thinking": "anthropic-thinking.sse",  # Anthropic Messages: thinking with a signature, then text
 }
 DEFAULT_EXAMPLE = "o4-mini-hello"
+
+
+LIVE_OPTIONS = ("--api", "--model", "--instructions", "--reasoning-effort", "--max-output-tokens", "--temperature",
+                "--body", "--base-url", "--header", "--save", "--plain", "--timeout")
 
 
 class UsageError(Exception):
@@ -47,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--instant", action="store_true", help="no pacing: load every event at once")
         p.add_argument("--paused", action="store_true", help="start paused (space plays, n steps)")
         p.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
+        protocol(p)
+
+    def protocol(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--protocol", choices=APIS, help=PROTOCOL_HELP)
 
     demo = sub.add_parser("demo", help="replay a bundled example transcript (no network, no key)")
     demo.add_argument("name", nargs="?", default=DEFAULT_EXAMPLE, help=f"example name: {', '.join(EXAMPLES)}")
@@ -59,36 +70,42 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--follow", action="store_true", help="like tail -f: keep reading as the file grows")
     replay.set_defaults(func=cmd_replay)
 
-    live = sub.add_parser("live", help="stream a live Responses API call (also: streamview PROMPT)")
+    live = sub.add_parser("live", help="stream a live API call: Responses, Chat Completions or Anthropic Messages (also: streamview PROMPT)")
     live.add_argument("prompt", help="the input text")
-    live.add_argument("--model", help=f"model (default {DEFAULT_MODEL})")
+    live.add_argument("--api", choices=APIS, default="responses",
+                      help="responses: POST {base}/responses; chat: POST {base}/chat/completions (both with $OPENAI_API_KEY); "
+                      "anthropic: POST {base}/v1/messages with $ANTHROPIC_API_KEY (default responses)")
+    live.add_argument("--model", help=f"model (default {DEFAULT_MODEL}; {DEFAULT_MODELS['anthropic']} for --api anthropic)")
     live.add_argument("--instructions", help="system instructions")
     live.add_argument("--reasoning-effort", choices=["none", "minimal", "low", "medium", "high", "xhigh"], help="reasoning effort (reasoning models)")
-    live.add_argument("--max-output-tokens", type=int, help="cap on output tokens")
+    live.add_argument("--max-output-tokens", type=int, help="cap on output tokens (chat: max_completion_tokens; anthropic: max_tokens, default 1024)")
     live.add_argument("--temperature", type=float, help="sampling temperature")
     live.add_argument("--body", help="extra request fields: a JSON object, or @FILE holding one")
-    live.add_argument("--base-url", help="API base URL (default $OPENAI_BASE_URL or https://api.openai.com/v1)")
+    live.add_argument("--base-url", help="API base URL (default $OPENAI_BASE_URL or https://api.openai.com/v1; anthropic: $ANTHROPIC_BASE_URL or https://api.anthropic.com)")
     live.add_argument("--header", action="append", default=[], metavar="'K: V'", help="extra request header (repeatable)")
     live.add_argument("--save", metavar="FILE", help="record the transcript to FILE as it arrives")
     live.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
     live.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for data before giving up (default 120)")
     live.set_defaults(func=cmd_live)
 
-    srv = sub.add_parser("serve", help="serve a transcript over HTTP as a Responses endpoint (POST /v1/responses)")
+    srv = sub.add_parser("serve", help="serve a transcript over HTTP as the endpoint of its protocol (POST /v1/responses, /v1/chat/completions or /v1/messages)")
     srv.add_argument("file", help="transcript file")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     srv.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
     srv.add_argument("--speed", type=float, default=1.0, help="timing speed factor (default 1)")
+    protocol(srv)
     srv.set_defaults(func=cmd_serve)
 
     chk = sub.add_parser("check", help="headless: the ordering and consistency report of one or more transcripts")
     chk.add_argument("files", nargs="+", metavar="FILE", help="transcript files (- for stdin)")
     chk.add_argument("--json", action="store_true", help="print a JSON array of anomalies")
+    protocol(chk)
     chk.set_defaults(func=cmd_check)
 
     prt = sub.add_parser("print", help="headless: print the assembled text (or --json the final response state)")
     prt.add_argument("file", help="transcript file, or - for stdin")
     prt.add_argument("--json", action="store_true", help="print the final response state as JSON")
+    protocol(prt)
     prt.set_defaults(func=cmd_print)
     return parser
 
@@ -112,8 +129,8 @@ def _tolerant_streams() -> None:
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
-        argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT`
+    if argv and argv[0] not in COMMANDS and (not argv[0].startswith("-") or argv[0] in LIVE_OPTIONS):
+        argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT` (`streamview --api chat PROMPT` too)
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
@@ -148,12 +165,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     follow = getattr(args, "follow", False)
     if args.plain or not sys.stdout.isatty():
         # no terminal (or asked for none): the text as it streams, at the replay's pace
-        return run_plain(Player(fp, speed=args.speed, instant=args.instant, follow=follow), label)
+        return run_plain(Player(fp, speed=args.speed, instant=args.instant, follow=follow, protocol=args.protocol), label)
     if args.file == "-":
         fp = _take_stdin_for_data()
     from tui.app import run_app  # the only place the UI is imported
 
-    return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused, follow=follow), label)
+    return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused, follow=follow, protocol=args.protocol), label)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -164,6 +181,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
     request = build_request(
         args.prompt,
+        api=args.api,
         model=args.model,
         instructions=args.instructions,
         reasoning_effort=args.reasoning_effort,
@@ -180,7 +198,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             recorder = Recorder(args.save, source.meta, redact=request.redact)
         except OSError as exc:
             raise SourceError(f"--save {args.save}: {exc.strerror or exc}") from None
-    player = Player(live=source, on_frame=recorder.on_frame if recorder else None)
+    player = Player(live=source, on_frame=recorder.on_frame if recorder else None, protocol=args.api)
     label = f"live {request.body.get('model')}"
     try:
         if args.plain or not sys.stdout.isatty():
@@ -203,7 +221,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("--speed must be greater than 0")
     open_transcript(args.file).close()  # a clear one-line error before the server starts
     try:
-        return serve(args.file, args.host, args.port, args.speed)
+        return serve(args.file, args.host, args.port, args.speed, protocol=args.protocol)
     except OSError as exc:
         raise SourceError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 
@@ -215,7 +233,7 @@ def run_plain(player, label: str) -> int:
     from .model import StreamModel
     from .plain import PlainPrinter, summary_line
 
-    model = StreamModel(label, meta=player.meta)
+    model = StreamModel(label, meta=player.meta, protocol=player.protocol)
     printer = PlainPrinter(model, sys.stdout, safe=sys.stdout.isatty())
 
     def emit(ev) -> None:
@@ -227,16 +245,22 @@ def run_plain(player, label: str) -> int:
         asyncio.run(player.run(emit, until_finished=True))
     except KeyboardInterrupt:
         interrupted = True
+    model.finish()  # a stream still undecided is decided now, and its events folded
     printer.finish()
     if player.read_error and not model.events:
         _say(f"streamview: {player.read_error}")
         return 1
     problem = "interrupted by Ctrl-C" if interrupted else player.read_error
-    if not problem and model.state.terminal_event is None:
+    unknown = model.protocol == "unknown"
+    if not problem and unknown:
+        problem = "unknown protocol: nothing assembled (--protocol forces one)"
+    elif not problem and model.state.terminal_event is None:
         problem = "ended without a terminal event"
     _say(summary_line(model, problem))
     if interrupted:
         return 130
+    if unknown and not player.read_error:
+        return 2
     return 1 if (player.read_error or model.state.status == "failed" or model.state.terminal_event is None) else 0
 
 
@@ -264,16 +288,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     report: list[dict] = []
     for path in args.files:
         try:
-            count, anomalies = _check_file(path)
+            fold = _fold_file(open_transcript(path), args.protocol, check=True)
         except SourceError as exc:
             _say(f"streamview: {exc}")
             unreadable += 1
             continue
+        count, anomalies = fold.count, sorted(fold.checker.anomalies, key=lambda a: a.index)
         file_errors = sum(1 for a in anomalies if a.severity == ERROR)
         errors += file_errors
         notes += len(anomalies) - file_errors
+        if fold.protocol == "unknown":
+            unreadable += 1  # nothing could be checked
         if args.json:
-            report.extend({"file": path, **a.as_dict()} for a in anomalies)
+            report.extend({"file": path, "protocol": fold.protocol, **a.as_dict()} for a in anomalies)
             continue
         out = sys.stdout
         safe = out.isatty()
@@ -286,7 +313,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 line = visible_line(line)
             print(line)
         verdict = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
-        print(f"{path}: {verdict} in {count:,} events")
+        if fold.protocol == "unknown":
+            verdict = "not checked (unknown protocol)"
+        what = "" if fold.protocol == "responses" else f" ({_PROTOCOL_NAMES.get(fold.protocol, fold.protocol)})"
+        print(f"{path}: {verdict} in {count:,} events{what}")
     if args.json:
         _print_json(report)
     elif len(args.files) > 1:
@@ -296,68 +326,106 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _check_file(path: str):
-    """Decode, assemble and check a transcript as it is read (no list of events is kept)."""
-    from .assemble import ResponseAssembler
-    from .checks import Checker
+_PROTOCOL_NAMES = {"responses": "Responses API", "chat": "Chat Completions", "anthropic": "Anthropic Messages", "unknown": "unknown protocol"}
+
+
+class _Fold:
+    """A transcript decoded, sniffed, assembled (and checked) as it is read: no list of events is kept, only the
+    few that arrive before the protocol is decided. ``protocol`` None: sniffed (``protocols.Sniffer``)."""
+
+    def __init__(self, protocol: str | None, check: bool) -> None:
+        from .protocols import Sniffer
+
+        self.check = check
+        self.sniffer = Sniffer()
+        self.protocol: str | None = None
+        self.assembler = self.checker = None
+        self.waiting: list = []
+        self.count = self.events_seen = 0
+        self.problems: list[tuple[int, int, str]] = []
+        self.last = self.last_event = None  # the last event, and the last of kind "event" (checker.finish)
+        if protocol:
+            self._decide(protocol)
+
+    def _decide(self, protocol: str) -> None:
+        from .protocols import make
+
+        self.protocol = protocol
+        self.assembler, self.checker = make(protocol)
+        waiting, self.waiting = self.waiting, []
+        for ev in waiting:
+            self._fold(ev)
+
+    def _fold(self, ev) -> None:
+        self.assembler.feed(ev)
+        if self.check:
+            self.checker.feed(ev, self.assembler.state)
+
+    def feed(self, ev) -> None:
+        self.count += 1
+        self.last = ev
+        if ev.kind == "event":
+            self.events_seen += 1
+            self.last_event = ev
+        if ev.error is not None:
+            self.problems.append((ev.index, ev.line, ev.error))
+        if self.protocol is None:
+            self.waiting.append(ev)
+            found = self.sniffer.feed(ev)
+            if found is not None:
+                self._decide(found)
+            return
+        self._fold(ev)
+
+    def finish(self) -> None:
+        if self.protocol is None:
+            self._decide(self.sniffer.finish())
+        if self.check:
+            # the checkers read the last event (and whether any was a real event), not the whole list
+            events = [self.last] if self.last is not None else []
+            if self.last_event is not None and self.last_event is not self.last:
+                events.insert(0, self.last_event)
+            self.checker.finish(events)
+
+    @property
+    def state(self):
+        return self.assembler.state
+
+
+def _fold_file(fp, protocol: str | None, check: bool) -> _Fold:
     from .source import EventReader, iter_chunks
 
-    reader, asm, checker = EventReader(), ResponseAssembler(), Checker()
-    last = None
-    with open_transcript(path) as fp:
+    reader, fold = EventReader(), _Fold(protocol, check)
+    with fp:
         for chunk in iter_chunks(fp):
             for ev in reader.feed(chunk):
-                asm.feed(ev)
-                checker.feed(ev, asm.state)
-                last = ev
+                fold.feed(ev)
         for ev in reader.finish():
-            asm.feed(ev)
-            checker.feed(ev, asm.state)
-            last = ev
-    checker.finish([last] if last is not None else [])
-    return reader.count, sorted(checker.anomalies, key=lambda a: a.index)
+            fold.feed(ev)
+    fold.finish()
+    return fold
 
 
 def cmd_print(args: argparse.Namespace) -> int:
     try:
-        return _print_events(open_transcript(args.file), as_json=args.json)
+        return _print_events(open_transcript(args.file), as_json=args.json, protocol=args.protocol)
     except SourceError as exc:
         message = str(exc)
         raise SourceError(message if message.startswith(args.file) else f"{args.file}: {message}") from None
 
 
-def _print_events(fp, as_json: bool) -> int:
+def _print_events(fp, as_json: bool, protocol: str | None = None) -> int:
     """Stream the file through the decoder and the assembler: nothing but the assembled state is kept, so a
     transcript of any size prints in memory proportional to its text."""
-    from .assemble import ResponseAssembler
-    from .source import EventReader, iter_chunks
-
-    reader = EventReader()
-    asm = ResponseAssembler()
-    problems: list = []
-    count = events_seen = 0
-    with fp:
-        for chunk in iter_chunks(fp):
-            for ev in reader.feed(chunk):
-                count += 1
-                events_seen += ev.kind == "event"
-                asm.feed(ev)
-                if ev.error is not None:
-                    problems.append((ev.index, ev.line, ev.error))
-        for ev in reader.finish():
-            count += 1
-            events_seen += ev.kind == "event"
-            asm.feed(ev)
-            if ev.error is not None:
-                problems.append((ev.index, ev.line, ev.error))
-    state = asm.state
-    if not events_seen:
-        what = "empty input" if not count else "not an SSE stream"
+    fold = _fold_file(fp, protocol, check=False)
+    state, problems = fold.state, fold.problems
+    if not fold.events_seen:
+        what = "empty input" if not fold.count else "not an SSE stream"
         _say(f"streamview: {what}: no events decoded")
         return 2
     if as_json:
         out = state.final()
-        out["events"] = count
+        out["events"] = fold.count
         out["problems"] = [{"index": i, "line": line, "message": msg} for i, line, msg in problems]
         _print_json(out)
     else:
@@ -372,14 +440,24 @@ def _print_events(fp, as_json: bool) -> int:
         _say(f"streamview: event {index} (line {line}): {msg}")
     if len(problems) > 3:
         _say(f"streamview: ... and {len(problems) - 3} more problems")
+    if fold.protocol == "unknown":
+        _say(f"streamview: unknown protocol: {fold.count:,} events, none of them Responses API, Chat Completions or Anthropic Messages events; nothing assembled (--protocol forces one)")
+        return 2
     if state.status == "failed":
         err = state.error or {}
-        _say(f"streamview: response failed: {err.get('code') or ''} {err.get('message') or ''}".rstrip())
+        _say(f"streamview: {_failed_what(fold.protocol)} failed: {err.get('code') or err.get('type') or ''} {err.get('message') or ''}".rstrip())
         return 1
     if state.terminal_event is None:
-        _say("streamview: stream ended without a terminal event (completed, failed or incomplete)")
+        _say(f"streamview: stream ended without a terminal event ({_TERMINALS.get(fold.protocol, 'completed, failed or incomplete')})")
         return 1
     return 0
+
+
+_TERMINALS = {"responses": "completed, failed or incomplete", "chat": "data: [DONE] or an error", "anthropic": "message_stop or an error event"}
+
+
+def _failed_what(protocol: str | None) -> str:
+    return {"chat": "stream", "anthropic": "message"}.get(protocol or "", "response")
 
 
 def _print_json(value) -> None:

@@ -1,4 +1,5 @@
-"""The live source: ``POST {base}/responses`` with ``"stream": true`` through httpx and httpx-sse.
+"""The live source: ``POST {base}/responses`` (or ``{base}/chat/completions``, or Anthropic's ``{base}/v1/messages``)
+with ``"stream": true`` through httpx and httpx-sse.
 
 The response body goes through the same decoder as a transcript (``sse.SSEParser``, built on httpx-sse's own
 decoders), so a replay shows exactly what the live run showed. Failures become ``LiveError`` with one plain line:
@@ -18,8 +19,13 @@ from typing import Any, AsyncIterator, Mapping
 from .source import SourceError
 from .sse import TranscriptMeta
 
+APIS = ("responses", "chat", "anthropic")  # the same names as protocols.PROTOCOLS (imported here: --help stays fast)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MODEL = "gpt-4.1-nano"
+DEFAULT_MODELS = {"responses": DEFAULT_MODEL, "chat": DEFAULT_MODEL, "anthropic": "claude-sonnet-4-5"}
+ANTHROPIC_MAX_TOKENS = 1024  # Anthropic requires max_tokens
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization", "cookie", "set-cookie"})
 
 
@@ -53,6 +59,7 @@ class LiveRequest:
 def build_request(
     prompt: str,
     *,
+    api: str = "responses",
     model: str | None = None,
     instructions: str | None = None,
     reasoning_effort: str | None = None,
@@ -63,20 +70,52 @@ def build_request(
     headers: list[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> LiveRequest:
+    """The request ``streamview live --api API`` sends:
+
+    - responses: ``POST {base}/responses`` {model, input, instructions, reasoning.effort, max_output_tokens,
+      temperature, stream}; key ``$OPENAI_API_KEY`` as ``Authorization: Bearer``; base ``$OPENAI_BASE_URL``.
+    - chat: ``POST {base}/chat/completions`` {model, messages: [system (instructions), user], reasoning_effort,
+      max_completion_tokens, temperature, stream, stream_options.include_usage}; key and base as for responses.
+    - anthropic: ``POST {base}/v1/messages`` {model, max_tokens (default 1024), system (instructions), messages,
+      temperature, stream}; key ``$ANTHROPIC_API_KEY`` as ``x-api-key``, ``anthropic-version: 2023-06-01``; base
+      ``$ANTHROPIC_BASE_URL`` or https://api.anthropic.com.
+
+    ``--body`` is merged last (it may override any field but ``stream``); ``--header`` adds or replaces headers,
+    and an auth header given there replaces the key from the environment."""
+    if api not in APIS:
+        raise RequestError(f"--api {api!r}: one of {', '.join(APIS)}")
     env = os.environ if env is None else env
-    base = (base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    payload: dict[str, Any] = {"model": model or DEFAULT_MODEL, "input": prompt}
-    if instructions is not None:
-        payload["instructions"] = instructions
-    if reasoning_effort is not None:
-        payload["reasoning"] = {"effort": reasoning_effort}
-    if max_output_tokens is not None:
-        payload["max_output_tokens"] = max_output_tokens
+    payload: dict[str, Any] = {"model": model or DEFAULT_MODELS[api]}
+    if api == "responses":
+        payload["input"] = prompt
+        if instructions is not None:
+            payload["instructions"] = instructions
+        if reasoning_effort is not None:
+            payload["reasoning"] = {"effort": reasoning_effort}
+        if max_output_tokens is not None:
+            payload["max_output_tokens"] = max_output_tokens
+    elif api == "chat":
+        system = [{"role": "system", "content": instructions}] if instructions is not None else []
+        payload["messages"] = system + [{"role": "user", "content": prompt}]
+        if reasoning_effort is not None:
+            payload["reasoning_effort"] = reasoning_effort
+        if max_output_tokens is not None:
+            payload["max_completion_tokens"] = max_output_tokens
+    else:
+        if reasoning_effort is not None:
+            raise RequestError("--reasoning-effort is not an Anthropic parameter: pass --body '{\"thinking\": {\"type\": \"enabled\", \"budget_tokens\": 2048}}'")
+        payload["max_tokens"] = max_output_tokens if max_output_tokens is not None else ANTHROPIC_MAX_TOKENS
+        if instructions is not None:
+            payload["system"] = instructions
+        payload["messages"] = [{"role": "user", "content": prompt}]
     if temperature is not None:
         payload["temperature"] = temperature
     if body:
         payload.update(_read_body(body))
     payload["stream"] = True
+    if api == "chat":
+        options = payload.get("stream_options")
+        payload["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
 
     extra: dict[str, str] = {}
     for h in headers or []:
@@ -85,18 +124,31 @@ def build_request(
             raise RequestError(f"--header {h!r}: expected 'Name: value'")
         extra[name.strip()] = value.strip()
     secrets = [v for k, v in extra.items() if k.lower() in SECRET_HEADERS]
-    has_auth = any(k.lower() in ("authorization", "api-key") for k in extra)
-    key = env.get("OPENAI_API_KEY", "")
-    if not has_auth:
-        if not key:
-            raise RequestError("OPENAI_API_KEY is not set: export it (or pass --header 'Authorization: Bearer ...')")
-        extra["Authorization"] = f"Bearer {key}"
+    given = {k.lower() for k in extra}
+    if api == "anthropic":
+        base = (base_url or env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL).rstrip("/")
+        url = f"{base}/v1/messages"
+        key = env.get("ANTHROPIC_API_KEY", "")
+        if not given & {"x-api-key", "authorization"}:
+            if not key:
+                raise RequestError("ANTHROPIC_API_KEY is not set: export it (or pass --header 'x-api-key: ...')")
+            extra["x-api-key"] = key
+        if "anthropic-version" not in given:
+            extra["anthropic-version"] = ANTHROPIC_VERSION
+    else:
+        base = (base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        url = f"{base}/responses" if api == "responses" else f"{base}/chat/completions"
+        key = env.get("OPENAI_API_KEY", "")
+        if not given & {"authorization", "api-key"}:
+            if not key:
+                raise RequestError("OPENAI_API_KEY is not set: export it (or pass --header 'Authorization: Bearer ...')")
+            extra["Authorization"] = f"Bearer {key}"
     if key:
         secrets.append(key)
     for v in list(secrets):
         if v.lower().startswith("bearer "):
             secrets.append(v[7:].strip())
-    return LiveRequest(url=f"{base}/responses", body=payload, headers=extra, secrets=secrets)
+    return LiveRequest(url=url, body=payload, headers=extra, secrets=secrets)
 
 
 def _read_body(spec: str) -> dict[str, Any]:
@@ -114,6 +166,9 @@ def _read_body(spec: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RequestError("--body must be a JSON object")
     return value
+
+
+REASONS = {529: "Overloaded"}  # Anthropic's status, which HTTP has no phrase for
 
 
 def http_error_message(status: int, reason: str, body: bytes) -> str:
@@ -135,7 +190,7 @@ def http_error_message(status: int, reason: str, body: bytes) -> str:
             detail = err
     if not detail:
         detail = body.decode("utf-8", "replace").strip().replace("\n", " ")[:200]
-    head = f"HTTP {status} {reason}".rstrip()
+    head = f"HTTP {status} {reason or REASONS.get(status, '')}".rstrip()
     return f"{head}: {detail}" if detail else head
 
 

@@ -11,13 +11,20 @@ from .sanitize import visible
 
 
 class PlainPrinter:
-    """Writes each delta as it arrives, in the layout of ``ResponseState.text()``; ``finish`` completes it."""
+    """Writes each delta as it arrives, in the layout of the state's ``text()``; ``finish`` completes it.
+
+    Text goes out block by block, in the order the deltas come, as the panes show it growing. The one exception is
+    interleaved choices (Chat Completions with ``n`` > 1: items with a ``data["choice"]``): the text of a choice is
+    held until every choice before it has finished, so the output stays what ``text()`` prints, choice after
+    choice."""
 
     def __init__(self, model: StreamModel, out: TextIO, *, safe: bool) -> None:
         self.model = model
         self.out = out
         self.safe = safe  # stdout is a terminal: control characters become visible marks
-        self._prev: tuple[Item, Block] | None = None
+        self._prev: tuple[Item, Block] | None = None  # the block being written
+        self._k: dict[int, int] = {}  # id(block) -> how many of its chunks are written
+        self._held: list[tuple[Item, Block]] = []  # blocks of another choice, waiting for the current to finish
         self._written: list[str] = []
 
     def _write(self, text: str) -> None:
@@ -26,23 +33,60 @@ class PlainPrinter:
         self.out.flush()
 
     def on_event(self, ev: StreamEvent) -> None:
-        """Call after ``model.add(ev)``."""
-        if not ev.is_delta:
-            return
+        """Call after ``model.add(ev)``: writes the text ``ev`` added, if it added some (any protocol: the state's
+        latest delta is the one this event appended)."""
         where = self.model.state.last_delta
-        if where is None or where[1].last_event != ev.index or where[1].kind not in PRINTED_KINDS:
-            return
+        if where is not None and where[1].last_event == ev.index and where[1].kind in PRINTED_KINDS:
+            prev = self._prev
+            if prev is not None and where[1] is prev[1]:
+                self._flush(where[1])
+            elif self._may_write(where[0]):
+                self._switch(where)
+            elif where not in self._held:
+                self._held.append(where)
+        if self._held:
+            self._release(force=False)
+
+    def _may_write(self, item: Item) -> bool:
+        """Whether ``item``'s text can go out now: always, but for a choice of a Chat Completions stream with
+        ``n`` > 1, only once every choice before it has finished."""
+        c = item.data.get("choice")
+        if c is None:
+            return True
+        choices = getattr(self.model.state, "choices", None) or {}
+        return all(ch.finish_reason is not None for k, ch in choices.items() if k < c)
+
+    def _flush(self, block: Block) -> None:
+        k = self._k.get(id(block), 0)
+        n = len(block.chunks)
+        if n > k:
+            self._k[id(block)] = n
+            text = "".join(block.chunks[k:n])
+            if text:
+                self._write(text)
+
+    def _switch(self, where: tuple[Item, Block]) -> None:
         item, block = where
-        delta = block.chunks[-1]
-        if not delta:
+        if len(block.chunks) == self._k.get(id(block), 0) or not block.text:
+            return  # nothing to write (an empty input, a block that only exists): no label for it either
+        # a state may lay its blocks out its own way (Anthropic runs consecutive text blocks on)
+        self._write(getattr(self.model.state, "separator", separator)(self._prev, item, block))
+        self._prev = where
+        self._flush(block)
+
+    def _release(self, force: bool) -> None:
+        """Write the held blocks that may go out now, in printed order (``force``: all of them, the stream ended)."""
+        ready = self._held if force else [where for where in self._held if self._may_write(where[0])]
+        if not ready:
             return
-        if self._prev is None or self._prev[1] is not block:
-            self._write(separator(self._prev, item, block))
-            self._prev = where
-        self._write(delta)
+        order = {id(b): n for n, (_, b) in enumerate(self.model.state.printable_blocks())}
+        for where in sorted(ready, key=lambda where: order.get(id(where[1]), len(order))):
+            self._held.remove(where)
+            self._switch(where)
 
     def finish(self) -> None:
         """Add what no delta carried (text that came only with done events), and end the line."""
+        self._release(force=True)
         final = self.model.state.text()
         written = "".join(self._written)
         if final.startswith(written) and len(final) > len(written):
@@ -58,9 +102,14 @@ def summary_line(model: StreamModel, problem: str | None = None) -> str:
     bits = [st.status or "no response"]
     if st.model:
         bits.append(st.model)
+    if st.protocol not in ("responses", ""):
+        bits.append(st.protocol)
     u = st.usage
     if isinstance(u, dict):
         bits.append(f"{u.get('input_tokens', '?')} in / {u.get('output_tokens', '?')} out / {u.get('total_tokens', '?')} total")
+    reason = st.response.get("stop_reason")
+    if isinstance(reason, str):
+        bits.append(f"stop {reason}")
     if model.time_to_first_event is not None and not (model.events and model.events[0].t_synthetic):
         bits.append(f"first event {model.time_to_first_event:.2f}s")
         if model.time_to_first_delta is not None:

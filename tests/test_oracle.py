@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "responses"
 SEEDS = ROOT / "streamview" / "examples"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.sse"))
-TRANSCRIPTS = FIXTURE_FILES + sorted(SEEDS.glob("*.sse"))
+# the Responses API seeds (the examples of the other protocols are held to their own SDKs in tests/test_protocols.py)
+TRANSCRIPTS = FIXTURE_FILES + [p for p in sorted(SEEDS.glob("*.sse")) if not p.name.startswith(("chat-", "anthropic-"))]
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 

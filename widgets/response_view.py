@@ -28,8 +28,10 @@ PARAMS = {  # the field as the server echoes it -> a short label that keeps the 
     "tool_choice": "tool_choice",
     "previous_response_id": "previous",
     "background": "background",
+    "system_fingerprint": "fingerprint",  # Chat Completions
 }
-HEADERS = ("x-request-id", "openai-processing-ms", "openai-version", "openai-organization", "openai-project")
+HEADERS = ("x-request-id", "openai-processing-ms", "openai-version", "openai-organization", "openai-project", "request-id")
+PROTOCOL_NAMES = {"chat": "Chat Completions", "anthropic": "Anthropic Messages", "unknown": "unknown: not assembled"}
 
 
 def _v(value: Any) -> str:
@@ -92,10 +94,38 @@ class ResponseView(VerticalScroll):
         def section(title: str, style: str = "bold underline") -> None:
             grid.add_row(Text(title, style=style), Text(""))
 
+        protocol = getattr(state, "protocol", "responses")
+        if protocol in PROTOCOL_NAMES:  # a Responses stream (or one not sniffed yet) shows no row: its layout stays
+            row("protocol", PROTOCOL_NAMES[protocol], "yellow" if protocol == "unknown" else None)
         row("id", state.id or None)
         row("model", state.model or None)
         status_style = {"completed": "green", "failed": "bold red", "incomplete": "yellow"}.get(state.status)
         row("status", state.status or "- (no lifecycle event yet)", status_style)
+        choices = getattr(state, "choices", None)  # Chat Completions: how each choice finished
+        if choices:
+            for k in sorted(choices):
+                reason = choices[k].finish_reason
+                label = "finish" if len(choices) == 1 else f"choice {k}"
+                row(label, reason or "- (not yet)", "green" if reason == "stop" else "yellow" if reason else "dim")
+                lp = choices[k].logprobs
+                if lp is not None:
+                    summary = lp.summary()
+                    low = summary.get("lowest") or {}
+                    mean = summary.get("mean_logprob")
+                    bits = [f"{summary.get('content_tokens', 0) + summary.get('refusal_tokens', 0)} tokens"]
+                    if mean is not None:
+                        bits.append(f"mean {mean:.3f}")
+                    if low:
+                        bits.append(f"lowest {json.dumps(low.get('token'), ensure_ascii=False)} {low.get('logprob')}")
+                    row("logprobs" if len(choices) == 1 else f"  logprobs {k}", ", ".join(bits))
+        if protocol == "anthropic":
+            reason = resp.get("stop_reason")
+            if reason is None:
+                row("stop", "- (comes with message_delta)", "dim")
+            else:
+                stop_sequence = resp.get("stop_sequence")
+                text = _v(reason) if stop_sequence is None else f"{_v(reason)} {json.dumps(stop_sequence, ensure_ascii=False)}"
+                row("stop", text, "green" if reason in ("end_turn", "stop_sequence", "tool_use") else "yellow")
         created = resp.get("created_at")
         if isinstance(created, (int, float)) and not isinstance(created, bool):
             try:
@@ -155,11 +185,15 @@ class ResponseView(VerticalScroll):
             out_details = u.get("output_tokens_details")
             cached = in_details.get("cached_tokens") if isinstance(in_details, dict) else None
             reasoning_t = out_details.get("reasoning_tokens") if isinstance(out_details, dict) else None
-            row("input", _v(u.get("input_tokens")) + (f" ({cached} cached)" if cached is not None else ""))
+            cache = [f"+{u[k]} {label}" for k, label in (("cache_read_input_tokens", "cache read"), ("cache_creation_input_tokens", "cache write")) if isinstance(u.get(k), int)]
+            if cached is not None:
+                cache.insert(0, f"{cached} cached")
+            row("input", _v(u.get("input_tokens")) + (f" ({', '.join(cache)})" if cache else ""))
             row("output", _v(u.get("output_tokens")) + (f" ({reasoning_t} reasoning)" if reasoning_t is not None else ""))
             row("total", u.get("total_tokens"))
         else:
-            row("tokens", "- (comes with the terminal event)", "dim")
+            when = {"chat": "only with stream_options.include_usage, in the last chunk", "anthropic": "comes with message_start"}
+            row("tokens", f"- ({when.get(protocol, 'comes with the terminal event')})", "dim")
 
         section("timings")
         row("events", f"{len(model.events):,} ({model.delta_count:,} deltas)")
@@ -168,6 +202,9 @@ class ResponseView(VerticalScroll):
         row("duration", _secs(model.duration))
         rate = model.rate
         row("rate", "-" if rate is None else f"{rate:,.1f} ev/s")
+        pings = getattr(state, "pings", None)
+        if isinstance(pings, int):
+            row("pings", f"{pings:,} (keep-alives)")
         if model.events and model.events[0].t_synthetic:
             row("clock", "no t= times in the transcript: steady replay pace", "dim")
         for k, v in extra.items():
@@ -182,7 +219,7 @@ class ResponseView(VerticalScroll):
             if meta.status is not None:
                 row("status", meta.status, "green" if meta.status == 200 else "bold red")
             for k, v in meta.headers:
-                if k.lower() in HEADERS or k.lower().startswith("x-ratelimit"):
+                if k.lower() in HEADERS or k.lower().startswith(("x-ratelimit", "anthropic-ratelimit")):
                     row(k.lower(), v)
 
         return grid
