@@ -311,6 +311,12 @@ class MessageText(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, doc.row_count)
         self.refresh()
 
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)  # an animated scroll over a long message draws every row on the way
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
     def follow_end(self) -> None:
         self.scroll_end(animate=False, immediate=True, x_axis=False)
 

@@ -319,6 +319,9 @@ class MessageView(Vertical):
                     span = (end - len(last), end)
                 break
         view.set_highlight(span)
+        if span is None:  # nothing of this event to point at: show where the stream had got to
+            view.follow_end()
+            view.call_after_refresh(view.follow_end)
         if self.markdown_mode:
             self._update_markdown(state, force=True)
 
