@@ -27,6 +27,7 @@ ROUTES = {
 }
 ROUTES[UNKNOWN] = tuple(p for paths in list(ROUTES.values()) for p in paths)  # a stream of no known protocol: any
 PATHS = ROUTES["responses"]
+NAMES = {"responses": "Responses API", "chat": "Chat Completions", "anthropic": "Anthropic Messages", UNKNOWN: "unknown protocol"}
 
 
 def load_frames(path: str) -> list[Frame]:
@@ -85,8 +86,7 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
             if length:
                 self.rfile.read(length)
             if self.path.split("?")[0] not in paths:
-                what = "an unknown-protocol" if protocol == UNKNOWN else f"a {protocol}"
-                self._json(404, _error_body(protocol, f"no route {self.path}: this server plays {what} transcript and answers {answers}", not_found=True))
+                self._json(404, _error_body(protocol, f"no route {self.path}: this server answers {answers} ({NAMES[protocol]} transcript)", not_found=True))
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -139,7 +139,7 @@ def serve_in_thread(path: str, speed: float = 1.0, protocol: str | None = None) 
     """For tests and scripts: a server on a free loopback port, running in a daemon thread; returns its base URL
     (``base_url``: with ``/v1`` for OpenAI protocols, without for Anthropic, as each SDK expects)."""
     server = make_server(path, "127.0.0.1", 0, speed, protocol)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()  # quick to shut down
     return server, base_url(server)
 
 
