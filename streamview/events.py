@@ -201,7 +201,29 @@ class StreamEvent:
 
     @property
     def is_delta(self) -> bool:
-        return self._shape[2].endswith(".delta")
+        """A piece of streamed text: a Responses ``*.delta``, an Anthropic ``content_block_delta``, or a Chat
+        Completions chunk (an SSE ``message`` whose payload is a ``chat.completion.chunk``)."""
+        t = self._shape[2]
+        if t.endswith(".delta") or t == "content_block_delta":
+            return True
+        if t == "message" and self._shape[0] == "event":
+            p = self.payload
+            return p.__class__ is dict and p.get("object") == "chat.completion.chunk" and bool(p.get("choices"))
+        return False
+
+    @property
+    def display_type(self) -> str:
+        """The type as the events pane shows it: a Chat Completions chunk says ``chunk`` (it has no type field)."""
+        t = self._shape[2]
+        if t == "message" and self._shape[0] == "event":
+            p = self.payload
+            if p.__class__ is dict:
+                obj = p.get("object")
+                if obj == "chat.completion.chunk":
+                    return "chunk" if p.get("choices") else "chunk (usage)" if p.get("usage") else "chunk"
+                if isinstance(obj, str) and obj:
+                    return obj
+        return t
 
     # -- as the dataclass it was -----------------------------------------------------------------------------------
     def _astuple(self) -> tuple:
@@ -350,14 +372,75 @@ def _type_of(ptype: str) -> str:
     return t
 
 
+_TEXT_KEYS = ("delta", "text", "arguments", "refusal", "code", "input", "partial_json", "thinking", "content")
+
+
+def _text_of(d: dict, limit: int) -> str | None:
+    for key in _TEXT_KEYS:
+        v = d.get(key)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)[:limit]
+    return None
+
+
+def _call_repr(call: dict) -> str:
+    """A tool-call fragment: its name (first fragment) and its piece of arguments."""
+    fn = call.get("function")
+    if not isinstance(fn, dict):
+        return ""
+    name = fn.get("name")
+    args = json.dumps(str(fn.get("arguments") or ""), ensure_ascii=False)
+    return f"{name} {args}" if isinstance(name, str) and name else args
+
+
+def _chat_repr(p: dict, limit: int) -> str:
+    """A Chat Completions chunk: each choice's content, refusal or tool-call arguments, or its finish_reason."""
+    bits = []
+    for choice in p.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        shown = None
+        if isinstance(delta, dict):
+            shown = _text_of(delta, limit)
+            calls = delta.get("tool_calls")
+            if shown is None and isinstance(calls, list):
+                shown = " ".join(_call_repr(c) for c in calls if isinstance(c, dict))
+        if shown is None and choice.get("finish_reason"):
+            shown = f"finish_reason={choice.get('finish_reason')}"
+        if shown is not None:
+            index = choice.get("index")
+            bits.append(shown if len(p["choices"]) == 1 and not index else f"[{index}] {shown}")
+    if not bits and isinstance(p.get("usage"), dict):
+        u = p["usage"]
+        bits.append(f"usage {u.get('prompt_tokens')}/{u.get('completion_tokens')}/{u.get('total_tokens')}")
+    return " ".join(bits)[:limit]
+
+
 def short_repr(ev: StreamEvent, limit: int = 120) -> str:
     """A short text for the row: the delta, the done text, the item, or the start of the data."""
     p = ev.payload
     if isinstance(p, dict):
-        for key in ("delta", "text", "arguments", "refusal", "code", "input", "partial_json"):
-            v = p.get(key)
-            if isinstance(v, str):
-                return json.dumps(v, ensure_ascii=False)[:limit]
+        shown = _text_of(p, limit)
+        if shown is not None:
+            return shown
+        if isinstance(p.get("choices"), list):
+            return _chat_repr(p, limit)
+        delta = p.get("delta")  # Anthropic: content_block_delta, message_delta
+        if isinstance(delta, dict):
+            shown = _text_of(delta, limit)
+            if shown is not None:
+                return shown
+            if delta.get("stop_reason"):
+                return f"stop_reason={delta.get('stop_reason')}"[:limit]
+            if delta.get("type") == "signature_delta":
+                return "signature"
+        block = p.get("content_block")
+        if isinstance(block, dict):
+            return f"{block.get('type', '?')} {block.get('name') or block.get('id') or ''}".strip()[:limit]
+        message = p.get("message")
+        if isinstance(message, dict):
+            return f"{message.get('model', '')} {message.get('id', '')}".strip()[:limit]
         item = p.get("item")
         if isinstance(item, dict):
             return f"{item.get('type', '?')} {item.get('id', '')}".strip()[:limit]
@@ -372,5 +455,7 @@ def short_repr(ev: StreamEvent, limit: int = 120) -> str:
             return str(err.get("message", ""))[:limit]
         if "message" in p:
             return str(p.get("message"))[:limit]
-        return ""
+        if p.get("type") or ev.kind != "event":
+            return ""
+        return ev.data[:limit]  # an object of no known shape: the start of its JSON
     return ev.data[:limit]

@@ -59,7 +59,7 @@ def row_text(ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anom
     seq = "" if ev.seq is None else str(ev.seq)
     t = "" if ev.t is None else f"{ev.t:.3f}"
     dt = None if prev is None or prev.t is None or ev.t is None else ev.t - prev.t
-    kind = short_type(ev.type)
+    kind = short_type(ev.display_type)
     errors = [a for a in anomalies if a.severity == "error"]
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     if errors or (ev.error and not anomalies):
@@ -101,12 +101,20 @@ def row_text(ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anom
 
 
 def item_key(ev: StreamEvent):
-    """What ties events of one output item together: the output_index (item ids are missing on some events)."""
+    """What ties events of one output item together: the Responses output_index (item ids are missing on some
+    events), an Anthropic content block's index, or a Chat Completions chunk's choice."""
     p = ev.payload
     if isinstance(p, dict):
         idx = p.get("output_index")
         if isinstance(idx, int):
             return idx
+        if ev.type.startswith("content_block_"):
+            idx = p.get("index")
+            return ("block", idx) if isinstance(idx, int) else None
+        choices = p.get("choices")
+        if isinstance(choices, list) and len(choices) == 1 and isinstance(choices[0], dict):
+            idx = choices[0].get("index")
+            return ("choice", idx) if isinstance(idx, int) else None
     return None
 
 

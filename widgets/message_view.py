@@ -77,7 +77,7 @@ def render_document(state: ResponseState) -> tuple[list[str], list[tuple[Item, B
         pieces.append(s)
         length += len(s)
 
-    unassembled = getattr(state, "unassembled", "")
+    unassembled = getattr(state, "note", "")
     if unassembled:
         add(shown(unassembled))
     elif not state.items:

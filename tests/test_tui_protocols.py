@@ -1,0 +1,81 @@
+"""The panes on Chat Completions, Anthropic Messages and unknown streams (issue 6), driven with Pilot."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from streamview.source import read_events
+from streamview.protocols import UNKNOWN_NOTE
+from tests.conftest import make_app, screen_text, wait_until
+from widgets.event_list import EventList
+from widgets.message_view import MessageView
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = ROOT / "tests" / "fixtures" / "chat"
+ANTHROPIC = ROOT / "tests" / "fixtures" / "anthropic"
+
+
+@asynccontextmanager
+async def replayed(source):
+    """The app with ``source`` replayed to its end: (app, pilot, the screen's text)."""
+    app = make_app(source, instant=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.1)
+        yield app, pilot, screen_text(app)
+
+
+async def test_chat_tool_calls_show_as_chunks_with_their_arguments():
+    async with replayed(CHAT / "tool-calls-parallel.sse") as (app, pilot, text):
+        assert "chunk                    get_weather \"\"" in text  # the first fragment names the call
+        assert 'chunk                    "Paris"' in text
+        assert "chunk (usage)            usage 112/41/153" in text
+        assert "[DONE]" in text
+        assert "Chat Completions" in text and "fp_545373b517" in text
+        shown = app.query_one(MessageView).text_view.text
+        assert "function_call [tool_calls] get_weather" in shown and '"city": "Paris"' in shown
+        assert app.model.state.status == "completed" and "ended" in text and "no terminal" not in text
+
+
+async def test_chat_choices_of_one_stream_are_told_apart_in_the_rows():
+    async with replayed(CHAT / "n2-interleaved.sse") as (app, pilot, text):
+        assert '[1] "The"' in text and 'chunk                    "Roses"' in text  # choice 1's rows carry its index
+        shown = app.query_one(MessageView).text_view.text
+        assert "choice 0" in shown and "choice 1" in shown
+
+
+async def test_anthropic_thinking_deltas_and_stop_reason_are_on_screen():
+    async with replayed(ANTHROPIC / "thinking-signature-text.sse") as (app, pilot, text):
+        assert 'content_block_delta      "The user"' in text
+        assert "content_block_delta      signature" in text
+        assert "stop_reason=end_turn" in text and "Anthropic Messages" in text
+        shown = app.query_one(MessageView).text_view.text
+        assert "── thinking [completed · signature present" in shown
+        assert "17 × 23 = **391**." in shown
+
+
+async def test_the_no_deltas_filter_hides_chunks_and_content_block_deltas():
+    for path, kept in ((CHAT / "content-usage.sse", "[DONE]"), (ANTHROPIC / "text-usage.sse", "message_stop")):
+        async with replayed(path) as (app, pilot, _):
+            events = app.query_one(EventList)
+            await pilot.press("f")
+            assert events.filter_name != "all"
+            kept_types = {app.model.events[i].type for i in events.rows}
+            assert kept in kept_types
+            assert not any(app.model.events[i].is_delta for i in events.rows)
+            assert events.row_count < events.count
+
+
+async def test_an_unknown_stream_shows_raw_json_rows_and_the_note():
+    data = b"".join(b'data: {"foo": %d}\n\n' % i for i in range(6))
+    async with replayed(data) as (app, pilot, text):
+        assert '{"foo": 3}' in text  # the start of the JSON, since it is no known shape
+        assert app.query_one(MessageView).text_view.text == UNKNOWN_NOTE
+        assert "unknown-protocol" in text
+
+
+def test_fixtures_exist_for_the_tests_above():
+    for path in (CHAT / "tool-calls-parallel.sse", CHAT / "n2-interleaved.sse", ANTHROPIC / "thinking-signature-text.sse"):
+        events, _ = read_events(open(path, "rb"))
+        assert len(events) > 5
