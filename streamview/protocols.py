@@ -56,6 +56,8 @@ def sniff(ev: StreamEvent) -> str | None:
             return "chat"
     if etype in ("error", "keepalive") and "sequence_number" in p:
         return "responses"
+    if ("error" in p and "type" not in p) or p.get("object") == "error":
+        return "chat"  # an OpenAI-compatible server's error chunk ({"error": {...}}, vLLM's {"object": "error"})
     return None
 
 

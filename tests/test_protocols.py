@@ -131,7 +131,8 @@ def _ev(data: str, event: str | None = None):
         ('{"type": "ping"}', "ping", "anthropic"),
         ('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}', "content_block_delta", "anthropic"),
         ('{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', "error", None),  # any protocol's
-        ('{"error":{"message":"boom"}}', None, None),
+        ('{"error":{"message":"boom"}}', None, "chat"),  # an OpenAI-compatible server's error chunk
+        ('{"object":"error","message":"boom","code":400}', None, "chat"),  # vLLM's
         ('{"foo": 1}', None, None),
         ("[1, 2]", None, None),
         ("not json", None, None),
