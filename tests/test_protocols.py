@@ -435,3 +435,32 @@ def test_protocol_names_agree():
     assert APIS == PROTOCOLS
     help_text = build_parser().format_help()
     assert "live" in help_text
+
+
+# -- the panes -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking"])
+async def test_the_panes_show_each_protocols_metadata(name):
+    from tests.conftest import make_app, screen_text, wait_until
+
+    path = EXAMPLES / f"{name}.sse"
+    data = json.loads(cli("print", "--json", str(path)).stdout)
+    app = make_app(path, label=name, instant=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished and app.model.finished)
+        await pilot.pause(0.3)  # the metadata pane redraws counts at most 4 times a second
+        text = screen_text(app)
+    assert app.model.protocol == data["protocol"]
+    assert data["id"][:25] in text and data["model"] in text and data["status"] in text  # a long id wraps
+    if data["protocol"] == "chat":
+        assert "Chat Completions" in text and data["system_fingerprint"] in text
+        assert f"finish      {data['choices'][0]['finish_reason']}" in text
+        usage = data["usage"]
+        assert f"input       {usage['prompt_tokens']}" in text and f"total       {usage['total_tokens']}" in text
+        for call in data["choices"][0]["tool_calls"]:
+            assert call["name"] in text
+    else:
+        assert "Anthropic Messages" in text
+        assert f"stop        {data['stop_reason']}" in text
+        assert f"pings       {data['pings']} (keep-alives)" in text
+        assert f"output      {data['usage']['output_tokens']}" in text
+        assert "17 × 23 = **391**" in text or "17 × 23 = 391" in text
