@@ -313,7 +313,7 @@ def block_label(item: Item, block: Block) -> str:
     if item.type == "message":
         return "" if block.kind == "output_text" else "[refusal] "
     if item.type == "reasoning":
-        return f"[reasoning {block.kind.removesuffix('_text')}] "
+        return "[reasoning summary] " if block.kind == "summary_text" else "[reasoning] "
     return f"[{(item.type + ' ' + item.name).strip()}] "
 
 

@@ -156,7 +156,7 @@ def markdown_document(state: ResponseState) -> str:
             text = visible(block_text(item, block))
             if block.kind in ("arguments", "input", "code", "command"):
                 out.append(f"```\n{text}\n```")
-            elif block.kind in ("summary_text", "reasoning_text", "refusal"):
+            elif block.kind in ("summary_text", "reasoning_text", "thinking", "refusal"):
                 out.append("\n".join("> " + line for line in text.split("\n")))
             else:
                 out.append(text)
