@@ -79,3 +79,16 @@ def test_fixtures_exist_for_the_tests_above():
     for path in (CHAT / "tool-calls-parallel.sse", CHAT / "n2-interleaved.sse", ANTHROPIC / "thinking-signature-text.sse"):
         events, _ = read_events(open(path, "rb"))
         assert len(events) > 5
+
+
+async def test_a_forced_protocol_reaches_the_ui():
+    """``--protocol chat`` on a stream that sniffs as Responses: the model folds it as Chat Completions."""
+    from replay.player import Player
+    from tui.app import StreamviewApp
+
+    player = Player(open(ROOT / "streamview" / "examples" / "o4-mini-hello.sse", "rb"), instant=True, protocol="chat")
+    app = StreamviewApp(player, label="forced")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        assert app.model.protocol == "chat"
+        assert app.model.state.protocol == "chat"

@@ -59,7 +59,7 @@ class StreamviewApp(App[int]):
         super().__init__()
         self.player = player
         self.label = label
-        self.model = StreamModel(label, meta=player.meta)
+        self.model = StreamModel(label, meta=player.meta, protocol=player.protocol)
         self.travel: int | None = None  # the event the message pane is showing the state after
         self.saved_path: str | None = None
         self._shown = -1
