@@ -97,3 +97,53 @@ def test_replace_in_the_middle_is_as_a_fresh_wrap(pieces, width, a, b, new):
     doc.append("zz")  # and it still grows at the end as it should
     fresh.append("zz")
     assert rows(doc) == rows(fresh)
+
+
+# -- the widget, in the app ---------------------------------------------------------------------------------------
+from textual.geometry import Offset  # noqa: E402
+from textual.selection import Selection  # noqa: E402
+
+from tests.conftest import make_app, message_stream, sse, wait_until  # noqa: E402
+from widgets.message_view import MessageView  # noqa: E402
+
+LINES = [f"line {i:03d} of the message\n" for i in range(120)]
+
+
+async def test_the_message_follows_the_end_until_the_reader_scrolls_up():
+    app = make_app(sse(message_stream(LINES)), paused=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(70):  # 66 lines of text so far: more than the pane holds
+            app.player.step()
+        await wait_until(pilot, lambda: len(app.model.events) == 70)
+        await pilot.pause(0.1)
+        view = app.query_one(MessageView).text_view
+        assert view.max_scroll_y > 0 and view.scroll_y == view.max_scroll_y  # following the end
+        view.scroll_home(animate=False)
+        await pilot.pause(0.05)
+        for _ in range(10):
+            app.player.step()
+        await wait_until(pilot, lambda: len(app.model.events) == 80)
+        await pilot.pause(0.1)
+        assert view.scroll_y == 0  # the reader's place is kept while the text grows
+        assert "line 075" in view.text
+        view.scroll_end(animate=False)
+        await pilot.pause(0.05)
+        for _ in range(10):
+            app.player.step()
+        await wait_until(pilot, lambda: len(app.model.events) == 90)
+        await pilot.pause(0.1)
+        assert view.scroll_y == view.max_scroll_y > 0  # back at the end: following again
+
+
+async def test_mouse_selection_copies_the_text_as_it_is_not_as_it_is_wrapped():
+    long_line = "word " * 60  # wraps over several rows of the pane
+    app = make_app(sse(message_stream(["first line\n", long_line.strip(), "\nlast line"])), instant=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.1)
+        view = app.query_one(MessageView).text_view
+        assert view.doc.row_count >= 5  # header, first line, the long line on 3+ rows, last line
+        rows = view.doc.row_count
+        app.screen.selections = {view: Selection(Offset(0, 1), Offset(4, rows - 1))}
+        copied = app.screen.get_selected_text()
+        assert copied == "first line\n" + long_line.strip() + "\nlast"  # wrapped rows join without a newline
