@@ -109,29 +109,28 @@ from widgets.message_view import MessageView  # noqa: E402
 LINES = [f"line {i:03d} of the message\n" for i in range(120)]
 
 
+async def step_to(app, pilot, count: int) -> None:
+    """Step the paused player until ``count`` events are in the model, then let a frame draw them."""
+    for _ in range(count - len(app.model.events)):
+        app.player.step()
+    await wait_until(pilot, lambda: len(app.model.events) == count)
+    await pilot.pause(0.1)
+
+
 async def test_the_message_follows_the_end_until_the_reader_scrolls_up():
     app = make_app(sse(message_stream(LINES)), paused=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        for _ in range(70):  # 66 lines of text so far: more than the pane holds
-            app.player.step()
-        await wait_until(pilot, lambda: len(app.model.events) == 70)
-        await pilot.pause(0.1)
+        await step_to(app, pilot, 70)  # 66 lines of text so far: more than the pane holds
         view = app.query_one(MessageView).text_view
         assert view.max_scroll_y > 0 and view.scroll_y == view.max_scroll_y  # following the end
         view.scroll_home(animate=False)
         await pilot.pause(0.05)
-        for _ in range(10):
-            app.player.step()
-        await wait_until(pilot, lambda: len(app.model.events) == 80)
-        await pilot.pause(0.1)
+        await step_to(app, pilot, 80)
         assert view.scroll_y == 0  # the reader's place is kept while the text grows
         assert "line 075" in view.text
         view.scroll_end(animate=False)
         await pilot.pause(0.05)
-        for _ in range(10):
-            app.player.step()
-        await wait_until(pilot, lambda: len(app.model.events) == 90)
-        await pilot.pause(0.1)
+        await step_to(app, pilot, 90)
         assert view.scroll_y == view.max_scroll_y > 0  # back at the end: following again
 
 
