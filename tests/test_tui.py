@@ -309,3 +309,21 @@ async def test_anomalies_are_marked_as_they_arrive():
         text = screen_text(app)
         assert "seq-gap" in text and "1 error(s)" in text
         assert not any(a.rule == "done-mismatch" for a in app.model.anomalies)
+
+
+async def test_the_key_bar_lists_the_keys_and_a_click_runs_one():
+    from tui.keybar import KeyBar
+
+    app = make_app(SEED_O4, paused=True)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await pilot.pause(0.1)
+        bar = app.query_one(KeyBar)
+        shown = str(bar.content)
+        for label in ("space Pause", "n Step", "a Next anomaly", "q Quit", "^p palette"):
+            assert label in shown
+        x = shown.index("space Pause")
+        assert app.player.paused
+        await pilot.click(KeyBar, offset=(x + 2, 0))
+        assert not app.player.paused  # the click ran the key's action
+        await pilot.click(KeyBar, offset=(shown.index("n Step") + 1, 0))
+        assert app.player.paused  # step pauses
