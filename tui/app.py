@@ -101,6 +101,9 @@ class StreamviewApp(App[int]):
         gc.freeze()  # the app as it starts (modules, classes, widgets) lives as long as it does
         self.consume()
 
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # what this app froze is ordinary garbage again once it has gone (several apps in one process)
+
     def on_resize(self, event) -> None:
         self._apply_width(event.size.width)
 
