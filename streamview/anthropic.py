@@ -46,7 +46,7 @@ import json
 from typing import Any, Callable, Iterable
 
 from .assemble import Block, Item, ResponseAssembler, ResponseState, block_label
-from .checks import ERROR, NOTE, Anomaly
+from .checks import ERROR, NOTE, Anomaly, fold_and_check, unreadable
 from .events import StreamEvent
 
 KNOWN_TYPES = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
@@ -537,11 +537,8 @@ class AnthropicChecker:
             return out
         error = ev.error
         p = ev.payload
-        if kind == "junk" or (error and p is None):  # the generic rules, worded as the Responses checker words them
-            if kind == "junk" or "cut off" in (error or "") or "no data" in (error or ""):
-                self._add(out, ev, "bad-sse", error or "not SSE")
-            else:
-                self._add(out, ev, "bad-json", error or "data is not JSON")
+        if kind == "junk" or (error and p is None):  # the generic rules, as every checker words them
+            self._add(out, ev, *unreadable(ev))
             return out
         if not isinstance(p, dict):
             self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not an event object" if ev.type != "[DONE]" else "[DONE] sentinel: Anthropic streams do not send one", NOTE)
@@ -715,13 +712,7 @@ class AnthropicChecker:
 
 def check_events(events: list[StreamEvent]) -> list[Anomaly]:
     """Headless: assemble and check a whole Anthropic stream."""
-    asm = AnthropicAssembler()
-    checker = AnthropicChecker()
-    for ev in events:
-        asm.feed(ev)
-        checker.feed(ev, asm.state)
-    checker.finish(events)
-    return sorted(checker.anomalies, key=lambda a: a.index)
+    return fold_and_check(AnthropicAssembler(), AnthropicChecker(), events)
 
 
 __all__ = ["AnthropicAssembler", "AnthropicChecker", "AnthropicState", "RULES", "check_events", "summarise_result"]

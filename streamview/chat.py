@@ -33,7 +33,7 @@ from collections import deque
 from typing import Any, Iterable
 
 from .assemble import Block, Item, ResponseState
-from .checks import ERROR, NOTE, Anomaly
+from .checks import ERROR, NOTE, Anomaly, fold_and_check, unreadable
 from .events import StreamEvent
 
 CHUNK_OBJECT = "chat.completion.chunk"
@@ -470,20 +470,6 @@ def assemble(events: Iterable[StreamEvent]) -> ChatState:
 
 
 # -- the checker -------------------------------------------------------------------------------------------------
-def unreadable(ev: StreamEvent) -> tuple[str, str] | None:
-    """``(rule, message)`` for an event that cannot be read (a junk line, data that is not JSON, an event cut off at
-    the end of input or with no data), with the rule names and words of ``checks.Checker``; None otherwise."""
-    kind = ev._shape[0]
-    error = None if ev._aux is None else ev.error
-    if kind == "junk":
-        return "bad-sse", error or "not SSE"
-    if not error:
-        return None
-    if "cut off" in error or "no data" in error or ev._shape[2] == "[DONE]" or ev.payload is not None:
-        return "bad-sse", error
-    return "bad-json", error
-
-
 class ChatChecker:
     """The rules of a Chat Completions stream (``RULES``). Feed every event after the assembler folded it."""
 
@@ -623,9 +609,4 @@ def _where_tool(state: Any, key: tuple[int, int]) -> dict:
 
 def check_events(events: list[StreamEvent]) -> list[Anomaly]:
     """Headless: assemble and check a whole Chat Completions stream."""
-    asm, checker = ChatAssembler(), ChatChecker()
-    for ev in events:
-        asm.feed(ev)
-        checker.feed(ev, asm.state)
-    checker.finish(events)
-    return sorted(checker.anomalies, key=lambda a: a.index)
+    return fold_and_check(ChatAssembler(), ChatChecker(), events)

@@ -140,10 +140,7 @@ class Checker:
         error = None if ev._aux is None else ev.error
         etype = shape[2]
         if kind == "junk" or (error and (p is None and etype != "[DONE]")):
-            if kind == "junk" or "cut off" in (error or "") or "no data" in (error or ""):
-                self._add(out, ev, "bad-sse", error or "not SSE")
-            else:
-                self._add(out, ev, "bad-json", error or "data is not JSON")
+            self._add(out, ev, *unreadable(ev))
             if kind == "event":
                 self._unreadable += 1
             return out
@@ -413,14 +410,32 @@ def _compare_item(final: dict, built) -> list[tuple[tuple, str]]:
     return problems
 
 
-def check_events(events: list[StreamEvent]) -> list[Anomaly]:
-    """Headless: assemble and check a whole stream."""
-    from .assemble import ResponseAssembler
+def unreadable(ev: StreamEvent) -> tuple[str, str] | None:
+    """``(rule, message)`` for an event that cannot be read, the same for every protocol's checker: ``bad-sse`` for
+    a junk line, an event cut off at the end of input or one with no data; ``bad-json`` for data that is not JSON.
+    None for an event that was read."""
+    kind = ev._shape[0]
+    error = None if ev._aux is None else ev.error
+    if kind == "junk":
+        return "bad-sse", error or "not SSE"
+    if not error:
+        return None
+    if "cut off" in error or "no data" in error or ev._shape[2] == "[DONE]" or ev.payload is not None:
+        return "bad-sse", error
+    return "bad-json", error
 
-    asm = ResponseAssembler()
-    checker = Checker()
+
+def fold_and_check(assembler: Any, checker: Any, events: list[StreamEvent]) -> list[Anomaly]:
+    """Headless: fold ``events`` with a protocol's assembler and checker; the anomalies in event order."""
     for ev in events:
-        asm.feed(ev)
-        checker.feed(ev, asm.state)
+        assembler.feed(ev)
+        checker.feed(ev, assembler.state)
     checker.finish(events)
     return sorted(checker.anomalies, key=lambda a: a.index)
+
+
+def check_events(events: list[StreamEvent]) -> list[Anomaly]:
+    """Headless: assemble and check a whole Responses stream."""
+    from .assemble import ResponseAssembler
+
+    return fold_and_check(ResponseAssembler(), Checker(), events)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .assemble import ResponseState
-from .checks import ERROR, NOTE, Anomaly
+from .checks import ERROR, NOTE, Anomaly, unreadable
 from .events import StreamEvent
 
 PROTOCOLS = ("responses", "chat", "anthropic")
@@ -187,8 +187,6 @@ class UnknownChecker(NullChecker):
         if not self._noted:
             self._noted = True
             self._add(out, ev, "unknown-protocol", UNKNOWN_NOTE, NOTE)
-        from .chat import unreadable  # the generic rules, worded as checks.Checker words them
-
         bad = unreadable(ev)
         if bad is not None:
             self._add(out, ev, *bad)
