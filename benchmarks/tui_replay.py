@@ -7,7 +7,7 @@ subprocess, so peak memory is per case:
 
   baseline   headless decode + assemble: ``streamview.source.read_events`` on the file, then
              ``StreamModel.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
-  player     ``replay.player.Player(fp, instant=True).run(model.add)`` in a bare asyncio loop, no UI: the same work
+  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add)`` in a bare asyncio loop, no UI: the same work
              through the reader task (``asyncio.to_thread`` reads) and the batched playback loop.
   tui        ``StreamviewApp(Player(fp, instant=True))`` in a headless ``App.run_test(size=(200, 50))``. Timed from
              just before ``run_test`` (app start) until the player has finished, ``EventList.count`` equals the
@@ -131,22 +131,22 @@ def traced_peak_mb(enabled: bool) -> float | None:
 # perf_counter timer: a few microseconds per call, unlike a deterministic profiler, whose per-call overhead inflates
 # small hot functions several times. Nested entries are included in their parents (indentation shows nesting).
 BREAKDOWN = [
-    ("tui.app:StreamviewApp.render_frame", 0),
-    ("widgets.event_list:EventList.sync", 1),
-    ("widgets.message_view:MessageView.update_live", 1),
-    ("widgets.message_view:MessageView._rebuild", 2),
-    ("widgets.message_text:WrappedText.replace", 3),
-    ("widgets.message_text:WrappedText.replace_from", 3),
-    ("widgets.message_text:WrappedText.append", 2),
-    ("widgets.response_view:ResponseView.update_from", 1),
-    ("tui.app:StreamviewApp._update_status", 1),
+    ("streamview.tui.app:StreamviewApp.render_frame", 0),
+    ("streamview.widgets.event_list:EventList.sync", 1),
+    ("streamview.widgets.message_view:MessageView.update_live", 1),
+    ("streamview.widgets.message_view:MessageView._rebuild", 2),
+    ("streamview.widgets.message_text:WrappedText.replace", 3),
+    ("streamview.widgets.message_text:WrappedText.replace_from", 3),
+    ("streamview.widgets.message_text:WrappedText.append", 2),
+    ("streamview.widgets.response_view:ResponseView.update_from", 1),
+    ("streamview.tui.app:StreamviewApp._update_status", 1),
     ("textual.screen:Screen._refresh_layout", 0),
     ("textual._compositor:Compositor.reflow", 1),
     ("textual._compositor:Compositor.render_update", 1),
-    ("widgets.message_text:MessageText.render_line", 2),
-    ("widgets.event_list:EventList.render_line", 2),
-    ("widgets.response_view:ResponseView.render_body", 0),
-    ("tui.keybar:KeyBar._rebuild", 0),
+    ("streamview.widgets.message_text:MessageText.render_line", 2),
+    ("streamview.widgets.event_list:EventList.render_line", 2),
+    ("streamview.widgets.response_view:ResponseView.render_body", 0),
+    ("streamview.tui.keybar:KeyBar._rebuild", 0),
     ("streamview.source:EventReader.feed", 0),
     ("streamview.model:StreamModel.add", 0),
 ]
@@ -286,7 +286,7 @@ def child_baseline(path: str, trace: bool) -> dict:
 
 
 def child_player(path: str, trace: bool) -> dict:
-    from replay.player import Player
+    from streamview.replay.player import Player
     from streamview.model import StreamModel
 
     async def run() -> dict:
@@ -319,9 +319,9 @@ async def tui_main(path: str, size: tuple[int, int], keys: list[str], interval: 
                    trace: bool, breakdown: bool = False) -> dict:
     from textual import events as tevents
 
-    from replay.player import Player
-    from tui.app import StreamviewApp
-    from widgets.event_list import EventList
+    from streamview.replay.player import Player
+    from streamview.tui.app import StreamviewApp
+    from streamview.widgets.event_list import EventList
 
     stats = install_breakdown() if breakdown else None
     gc_stats = install_gc_monitor()

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from replay.player import Player
+from streamview.replay.player import Player
 from streamview.cli import example_path
-from tui.app import StreamviewApp
-from widgets.event_list import EventList
+from streamview.tui.app import StreamviewApp
+from streamview.widgets.event_list import EventList
 
 
 async def main() -> None:

@@ -160,7 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     fp = open_transcript(args.file)
     label = getattr(args, "label", None) or ("stdin" if args.file == "-" else args.file)
-    from replay.player import Player
+    from streamview.replay.player import Player
 
     follow = getattr(args, "follow", False)
     if args.plain or not sys.stdout.isatty():
@@ -168,14 +168,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return run_plain(Player(fp, speed=args.speed, instant=args.instant, follow=follow, protocol=args.protocol), label)
     if args.file == "-":
         fp = _take_stdin_for_data()
-    from tui.app import run_app  # the only place the UI is imported
+    from streamview.tui.app import run_app  # the only place the UI is imported
 
     return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused, follow=follow, protocol=args.protocol), label)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from replay.player import Player
-    from replay.recorder import Recorder
+    from streamview.replay.player import Player
+    from streamview.replay.recorder import Recorder
 
     from .live import LiveSource
 
@@ -203,7 +203,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     try:
         if args.plain or not sys.stdout.isatty():
             return run_plain(player, label)
-        from tui.app import run_app
+        from streamview.tui.app import run_app
 
         code = run_app(player, label)
         if player.read_error:
@@ -215,7 +215,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from replay.serve import serve
+    from streamview.replay.serve import serve
 
     if args.speed <= 0:
         raise UsageError("--speed must be greater than 0")

@@ -16,8 +16,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 def make_app(source, label: str = "test", **player_kwargs):
     """A StreamviewApp replaying ``source`` (a path or bytes)."""
-    from replay.player import Player
-    from tui.app import StreamviewApp
+    from streamview.replay.player import Player
+    from streamview.tui.app import StreamviewApp
 
     fp = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
     return StreamviewApp(Player(fp, **player_kwargs), label=label)

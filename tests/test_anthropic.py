@@ -365,7 +365,7 @@ def test_thinking_signature_is_recorded_as_present_never_as_text():
 
 
 def test_redacted_thinking_shows_its_size_not_its_data():
-    from widgets.message_view import render_document  # the message pane's document
+    from streamview.widgets.message_view import render_document  # the message pane's document
 
     path = FIXTURES / "redacted-thinking.sse"
     data = next(ev.payload["content_block"]["data"] for ev in events_of(path)
@@ -577,7 +577,7 @@ def test_odd_payloads_never_raise():
     json.dumps(st.final())
     st.text()
     assert check_events(events)  # plenty is wrong, and each is said
-    from widgets.message_view import render_document
+    from streamview.widgets.message_view import render_document
 
     render_document(st)
     summary = st.items[9].blocks[("result",)].text

@@ -22,8 +22,8 @@ import sys
 import pytest
 
 from tests.conftest import make_app, wait_until
-from widgets.event_list import EventList
-from widgets.response_view import ResponseView
+from streamview.widgets.event_list import EventList
+from streamview.widgets.response_view import ResponseView
 
 MARK = "[b]MARK[/b]"  # markup that must show as these very characters
 H = (

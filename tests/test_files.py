@@ -11,10 +11,10 @@ import sys
 import threading
 import time
 
-from replay.player import Player
+from streamview.replay.player import Player
 from tests.conftest import ROOT, SEED_O4, make_app, message_stream, screen_text, sse, wait_until
-from tui.app import StreamviewApp
-from widgets.message_view import MessageView
+from streamview.tui.app import StreamviewApp
+from streamview.widgets.message_view import MessageView
 
 TEXT = "Hello there! How can I assist you today?"
 

@@ -127,10 +127,10 @@ def render_panes(events: list[StreamEvent], meta=None) -> None:
     """The panes' pure renderers (no app): message document, Markdown source, metadata grid, rows, details."""
     from rich.console import Console
 
-    from widgets.detail_view import render_detail
-    from widgets.event_list import row_text
-    from widgets.message_view import markdown_document, render_document
-    from widgets.response_view import ResponseView
+    from streamview.widgets.detail_view import render_detail
+    from streamview.widgets.event_list import row_text
+    from streamview.widgets.message_view import markdown_document, render_document
+    from streamview.widgets.response_view import ResponseView
 
     model = StreamModel("fuzz", meta=meta)
     for ev in events:
@@ -457,9 +457,9 @@ async def test_a_ten_megabyte_delta_time_travels_with_a_clipped_detail() -> None
     string cut, saying how much was left out (laying out 10 MB as highlighted JSON took Rich over 20 s)."""
     from textual.widgets import Static
 
-    from widgets.detail_view import CLIP
-    from widgets.event_list import EventList
-    from widgets.message_view import MessageView
+    from streamview.widgets.detail_view import CLIP
+    from streamview.widgets.event_list import EventList
+    from streamview.widgets.message_view import MessageView
 
     big = "é" * 5_000_000
     evs = message_stream(["a", "b"])

@@ -25,7 +25,7 @@ print("TEXTUAL=" + ",".join(bad))
     [
         "import streamview, streamview.sse, streamview.events, streamview.assemble, streamview.model, streamview.source, streamview.sanitize",
         "import streamview.cli",
-        "import replay, replay.player",
+        "import streamview.replay, streamview.replay.player, streamview.replay.serve",
         f"from streamview.cli import main; main(['print', {str(SEED_NANO)!r}])",
     ],
 )
@@ -38,33 +38,54 @@ def test_core_never_imports_textual(imports):
 
 def test_the_probe_can_see_textual_when_it_is_imported():
     """The probe itself works: importing the UI does pull in Textual."""
-    out = subprocess.run([sys.executable, "-c", PROBE.format(imports="import tui.app")], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", PROBE.format(imports="import streamview.tui.app")], capture_output=True, text=True, cwd=ROOT)
     assert "TEXTUAL=textual" in out.stdout
 
 
+# the four folders of the repository, each installed inside the one import package ``streamview``
+LAYERS = {"core": "streamview", "replay": "replay", "widgets": "widgets", "tui": "tui"}
 ALLOWED = {
-    "streamview": {"streamview"},
-    "replay": {"streamview", "replay"},
-    "widgets": {"streamview", "widgets"},
-    "tui": {"streamview", "replay", "widgets", "tui"},
+    "core": {"core"},
+    "replay": {"core", "replay"},
+    "widgets": {"core", "widgets"},
+    "tui": {"core", "replay", "widgets", "tui"},
 }
-OURS = set(ALLOWED)
+
+
+def _layer(module: str) -> str | None:
+    """The layer an absolute module name belongs to (``streamview.tui.app`` -> tui), None: not ours."""
+    parts = module.split(".")
+    if parts[0] in ("replay", "widgets", "tui"):
+        return "outside"  # the folders are not top-level packages once installed: import them as streamview.X
+    if parts[0] != "streamview":
+        return None
+    if len(parts) > 1 and parts[1] in ("replay", "widgets", "tui"):
+        return parts[1]
+    return "core"
 
 
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[0] for a in node.names}
+            found |= {_layer(a.name) for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    return found & OURS
+            found.add(_layer(node.module))
+    return found - {None}
 
 
-@pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_packages_import_only_downward(package):
-    for path in (ROOT / package).glob("*.py"):
-        if package == "streamview" and path.name in ("cli.py", "__main__.py"):
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_packages_import_only_downward(layer):
+    paths = list((ROOT / LAYERS[layer]).rglob("*.py"))
+    assert paths
+    for path in paths:
+        if layer == "core" and path.relative_to(ROOT).as_posix() in ("streamview/cli.py", "streamview/__main__.py"):
             continue  # the command line sits on top and dispatches upward (lazily)
-        wrong = _imports(path) - ALLOWED[package]
+        wrong = _imports(path) - ALLOWED[layer]
         assert not wrong, f"{path.relative_to(ROOT)} imports {wrong}"
+
+
+def test_the_import_rule_sees_a_wrong_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from streamview.tui.app import StreamviewApp\nimport replay.player\n")
+    assert _imports(bad) == {"tui", "outside"}

@@ -190,7 +190,7 @@ def test_serve_answers_as_a_responses_endpoint():
 def test_openai_sdk_against_serve_yields_the_transcript_events():
     import openai
 
-    from replay.serve import serve_in_thread
+    from streamview.replay.serve import serve_in_thread
 
     srv, base = serve_in_thread(str(SEED_O4), speed=50)
     try:
@@ -212,7 +212,7 @@ def test_openai_sdk_against_serve_yields_the_transcript_events():
 
 def test_live_against_serve_matches_the_replay(tmp_path):
     """`live` against `serve` of each seed gives what `print` gives for the seed itself."""
-    from replay.serve import serve_in_thread
+    from streamview.replay.serve import serve_in_thread
 
     for seed in (SEED_O4, FIXTURES / "responses" / "reasoning-summary-then-message.sse"):
         srv, base = serve_in_thread(str(seed), speed=50)
@@ -228,9 +228,9 @@ def test_live_against_serve_matches_the_replay(tmp_path):
 # -- the UI on a live source -------------------------------------------------------------------------------------
 
 def _live_app(url: str):
-    from replay.player import Player
+    from streamview.replay.player import Player
     from streamview.live import LiveSource, build_request
-    from tui.app import StreamviewApp
+    from streamview.tui.app import StreamviewApp
 
     request = build_request("Say hello", base_url=url, env={"OPENAI_API_KEY": KEY})
     return StreamviewApp(Player(live=LiveSource(request)), label="live test")

@@ -317,7 +317,7 @@ def _payloads(path: Path) -> list:
 def test_openai_sdk_streams_a_chat_transcript_from_serve():
     import openai
 
-    from replay.serve import serve_in_thread
+    from streamview.replay.serve import serve_in_thread
 
     srv, base = serve_in_thread(str(CHAT), speed=100)
     try:
@@ -346,7 +346,7 @@ def test_openai_sdk_streams_a_chat_transcript_from_serve():
 def test_anthropic_sdk_streams_an_anthropic_transcript_from_serve():
     import anthropic
 
-    from replay.serve import serve_in_thread
+    from streamview.replay.serve import serve_in_thread
 
     srv, base = serve_in_thread(str(ANTHROPIC_THINKING), speed=100)
     try:
@@ -371,7 +371,7 @@ def test_anthropic_sdk_streams_an_anthropic_transcript_from_serve():
 
 
 def test_live_against_serve_matches_print():
-    from replay.serve import serve_in_thread
+    from streamview.replay.serve import serve_in_thread
 
     for api, path, env in (("chat", CHAT_TEXT, OPENAI_ENV), ("anthropic", ANTHROPIC_THINKING, ANTHROPIC_ENV)):
         srv, base = serve_in_thread(str(path), speed=100)

@@ -6,7 +6,7 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
-from widgets.message_text import WrappedText, wrap_starts
+from streamview.widgets.message_text import WrappedText, wrap_starts
 
 
 def rows(doc: WrappedText) -> list[str]:
@@ -104,7 +104,7 @@ from textual.geometry import Offset  # noqa: E402
 from textual.selection import Selection  # noqa: E402
 
 from tests.conftest import make_app, message_stream, sse, wait_until  # noqa: E402
-from widgets.message_view import MessageView  # noqa: E402
+from streamview.widgets.message_view import MessageView  # noqa: E402
 
 LINES = [f"line {i:03d} of the message\n" for i in range(120)]
 

@@ -7,7 +7,7 @@ import sys
 
 from streamview.sanitize import visible, visible_line
 from tests.conftest import make_app, message_stream, screen_segment_texts, screen_text, sse, wait_until
-from widgets.event_list import EventList
+from streamview.widgets.event_list import EventList
 
 HOSTILE = [
     "[bold red]x[/]",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SEED_O4, make_app, wait_until
-from widgets.event_list import EventList
+from streamview.widgets.event_list import EventList
 
 SIZES = [(200, 50), (80, 24)]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.widgets import ContentSwitcher, Markdown
 
 from tests.conftest import SEED_NANO, SEED_O4, make_app, screen_text, wait_until
-from tui.help import HelpScreen
-from widgets.event_list import EventList
-from widgets.message_view import MessageView
+from streamview.tui.help import HelpScreen
+from streamview.widgets.event_list import EventList
+from streamview.widgets.message_view import MessageView
 
 O4_TEXT = "Hello there! How can I assist you today?"
 
@@ -312,7 +312,7 @@ async def test_anomalies_are_marked_as_they_arrive():
 
 
 async def test_the_key_bar_lists_the_keys_and_a_click_runs_one():
-    from tui.keybar import KeyBar
+    from streamview.tui.keybar import KeyBar
 
     app = make_app(SEED_O4, paused=True)
     async with app.run_test(size=(200, 30)) as pilot:

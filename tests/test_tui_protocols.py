@@ -8,8 +8,8 @@ from pathlib import Path
 from streamview.source import read_events
 from streamview.protocols import UNKNOWN_NOTE
 from tests.conftest import make_app, screen_text, wait_until
-from widgets.event_list import EventList
-from widgets.message_view import MessageView
+from streamview.widgets.event_list import EventList
+from streamview.widgets.message_view import MessageView
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = ROOT / "tests" / "fixtures" / "chat"
@@ -83,8 +83,8 @@ def test_fixtures_exist_for_the_tests_above():
 
 async def test_a_forced_protocol_reaches_the_ui():
     """``--protocol chat`` on a stream that sniffs as Responses: the model folds it as Chat Completions."""
-    from replay.player import Player
-    from tui.app import StreamviewApp
+    from streamview.replay.player import Player
+    from streamview.tui.app import StreamviewApp
 
     player = Player(open(ROOT / "streamview" / "examples" / "o4-mini-hello.sse", "rb"), instant=True, protocol="chat")
     app = StreamviewApp(player, label="forced")

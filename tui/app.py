@@ -15,14 +15,14 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
-from replay.player import Player
+from streamview.replay.player import Player
 from streamview.events import StreamEvent
 from streamview.model import StreamModel
 from streamview.sanitize import visible_line
-from widgets.detail_view import DetailView
-from widgets.event_list import HEADER, EventList
-from widgets.message_view import MessageView
-from widgets.response_view import ResponseView
+from streamview.widgets.detail_view import DetailView
+from streamview.widgets.event_list import HEADER, EventList
+from streamview.widgets.message_view import MessageView
+from streamview.widgets.response_view import ResponseView
 
 from .help import HelpScreen
 from .keybar import KeyBar
@@ -262,7 +262,7 @@ class StreamviewApp(App[int]):
 
     def action_filter(self) -> None:
         """Cycle: all events, no deltas, the selected event's item only (skipped with no selection), anomalies."""
-        from widgets.event_list import item_key
+        from streamview.widgets.event_list import item_key
 
         events = self.query_one(EventList)
         marks = self.model.marks
@@ -346,7 +346,7 @@ class StreamviewApp(App[int]):
     def action_save(self) -> None:
         import time
 
-        from replay.recorder import write_transcript
+        from streamview.replay.recorder import write_transcript
 
         path = time.strftime("streamview-%Y%m%d-%H%M%S.sse")
         try:
