@@ -10,21 +10,21 @@ from __future__ import annotations
 from typing import Callable, Iterable, TextIO
 
 from streamview.events import StreamEvent
+from streamview.secrets import is_secret_header, redact_url
 from streamview.sse import Frame, TranscriptMeta
 
-SECRET_HEADERS = frozenset({"authorization", "set-cookie", "cookie", "x-api-key", "api-key", "proxy-authorization"})
 
 
 def header_lines(meta: TranscriptMeta) -> list[str]:
     lines = [": streamview transcript 1"]
     if meta.request:
-        lines.append(f": request {meta.request}")
+        lines.append(f": request {redact_url(meta.request)}")
     if meta.request_body:
         lines.append(f": request-body {meta.request_body}")
     if meta.status is not None:
         lines.append(f": status {meta.status}")
     for k, v in meta.headers:
-        if k.lower() not in SECRET_HEADERS:
+        if not is_secret_header(k):
             lines.append(f": header {k}: {v}")
     return lines
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Mapping
 
+from .secrets import is_secret_header, public_headers, query_secrets, redact_url
 from .source import SourceError
 from .sse import TranscriptMeta
 
@@ -26,7 +27,6 @@ ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MODEL = "gpt-4.1-nano"
 DEFAULT_MODELS = {"responses": DEFAULT_MODEL, "chat": DEFAULT_MODEL, "anthropic": "claude-sonnet-4-5"}
 ANTHROPIC_MAX_TOKENS = 1024  # Anthropic requires max_tokens
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization", "cookie", "set-cookie"})
 
 
 class LiveError(SourceError):
@@ -53,7 +53,7 @@ class LiveRequest:
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "[redacted]")
-        return text
+        return redact_url(text)
 
 
 def build_request(
@@ -123,7 +123,7 @@ def build_request(
         if not sep or not name.strip():
             raise RequestError(f"--header {h!r}: expected 'Name: value'")
         extra[name.strip()] = value.strip()
-    secrets = [v for k, v in extra.items() if k.lower() in SECRET_HEADERS]
+    secrets = [v for k, v in extra.items() if is_secret_header(k)]
     given = {k.lower() for k in extra}
     if api == "anthropic":
         base = (base_url or env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL).rstrip("/")
@@ -148,6 +148,7 @@ def build_request(
     for v in list(secrets):
         if v.lower().startswith("bearer "):
             secrets.append(v[7:].strip())
+    secrets.extend(query_secrets(url))  # a key given in the URL (?key=...) is as secret as one in a header
     return LiveRequest(url=url, body=payload, headers=extra, secrets=secrets)
 
 
@@ -222,7 +223,7 @@ class LiveSource:
         self.request = request
         self.read_timeout = read_timeout
         self.connect_timeout = connect_timeout
-        self.meta = TranscriptMeta(recorded=True, request=f"POST {request.url}", request_body=json.dumps(request.body, ensure_ascii=False))
+        self.meta = TranscriptMeta(recorded=True, request=f"POST {redact_url(request.url)}", request_body=json.dumps(request.body, ensure_ascii=False))
         self._t0 = time.monotonic()
         self.bytes_received = 0
 
@@ -242,7 +243,7 @@ class LiveSource:
                 async with aconnect_sse(client, "POST", req.url, json=req.body, headers=req.headers) as source:
                     response = source.response
                     self.meta.status = response.status_code
-                    self.meta.headers = [(k, v) for k, v in response.headers.items() if k.lower() not in SECRET_HEADERS]
+                    self.meta.headers = public_headers(response.headers.items())
                     if response.status_code >= 400:
                         body = await response.aread()
                         message = http_error_message(response.status_code, response.reason_phrase, body)

@@ -48,6 +48,7 @@ class FaultServer:
                 self.send_header("x-request-id", "req_test_123")
                 self.send_header("openai-processing-ms", "42")
                 self.send_header("x-ratelimit-remaining-requests", "99")
+                self.send_header("Set-Cookie", "session=cookie-secret-4d1f; Path=/")
                 self.end_headers()
                 data = server.body
                 if kind == "chunked":

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from streamview.model import StreamModel
 from streamview.sanitize import visible_line
+from streamview.secrets import is_secret_header, redact_url
 
 PARAMS = {  # the field as the server echoes it -> a short label that keeps the value column wide
     "instructions": "instructions",
@@ -215,10 +216,12 @@ class ResponseView(VerticalScroll):
         if meta.status is not None or meta.headers or meta.request:
             section("http")
             if meta.request:
-                row("request", meta.request)
+                row("request", redact_url(meta.request))
             if meta.status is not None:
                 row("status", meta.status, "green" if meta.status == 200 else "bold red")
             for k, v in meta.headers:
+                if is_secret_header(k):
+                    continue
                 if k.lower() in HEADERS or k.lower().startswith(("x-ratelimit", "anthropic-ratelimit")):
                     row(k.lower(), v)
 
