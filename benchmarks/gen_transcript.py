@@ -38,7 +38,7 @@ WORDS = (
     "function argument schema validation error handling rendering terminal widget viewport scroll cursor"
 ).split()
 RARE = ["naïve", "café", "—", "→", "✓", "über", "Ω", "日本語", "emoji 🙂", "±3%"]
-IDENTS = ["read_events", "StreamModel.add", "sequence_number", "output_index", "delta", "SSEParser", "render_line", "json.loads"]
+IDENTS = ["read_events", "Session.add", "sequence_number", "output_index", "delta", "SSEParser", "render_line", "json.loads"]
 CODE_LINES = [
     "def fold(events):",
     "    state = {}",
@@ -305,14 +305,14 @@ def verify(data: bytes, evs: list[dict[str, Any]]) -> None:
     """Decode with streamview itself and check the assembled output against response.completed."""
     import io
 
-    from streamview.model import StreamModel
+    from streamview.session import Session
     from streamview.source import read_events
 
     events, _ = read_events(io.BytesIO(data))
     assert len(events) == len(evs), (len(events), len(evs))
     assert all(e.error is None for e in events), [e.error for e in events if e.error][:3]
     assert [e.seq for e in events] == list(range(len(evs)))
-    model = StreamModel()
+    model = Session()
     for e in events:
         model.add(e)
     final = evs[-1]["response"]["output"]

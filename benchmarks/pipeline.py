@@ -8,7 +8,7 @@ a fresh subprocess (so its peak RSS, VmHWM, is that case's own); a second subpro
 
 Cases (each reads the transcript from disk in 64 KB chunks):
 
-  streamview   EventReader.feed(chunk) -> StreamModel.add(ev) for every event -> model.finish(); every event kept
+  streamview   EventReader.feed(chunk) -> Session.add(ev) for every event -> model.finish(); every event kept
   sdk          openai._streaming.SSEDecoder().iter_bytes -> sse.json() -> construct_type(ResponseStreamEvent)
                -> ResponseStreamState(input_tools=omit, text_format=omit).handle_event  (what responses.stream() runs
                per event); stopped after --sdk-budget seconds: it slows as the text grows
@@ -67,12 +67,12 @@ def _chunks(path: str):
 
 
 def run_streamview(path: str, budget: float, start) -> dict:
-    from streamview.model import StreamModel
+    from streamview.session import Session
     from streamview.source import EventReader
 
     start()
     reader = EventReader()
-    model = StreamModel()
+    model = Session()
     add = model.add
     for chunk in _chunks(path):
         for ev in reader.feed(chunk):

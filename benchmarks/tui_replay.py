@@ -6,7 +6,7 @@ For each transcript size (``--deltas``, default 20000; a comma list runs several
 subprocess, so peak memory is per case:
 
   baseline   headless decode + assemble: ``streamview.source.read_events`` on the file, then
-             ``StreamModel.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
+             ``Session.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
   player     ``streamview.replay.player.Player(fp, instant=True).run(model.add)`` in a bare asyncio loop, no UI: the same work
              through the reader task (``asyncio.to_thread`` reads) and the batched playback loop.
   tui        ``StreamviewApp(Player(fp, instant=True))`` in a headless ``App.run_test(size=(200, 50))``. Timed from
@@ -148,7 +148,7 @@ BREAKDOWN = [
     ("streamview.widgets.response_view:ResponseView.render_body", 0),
     ("streamview.tui.keybar:KeyBar._rebuild", 0),
     ("streamview.source:EventReader.feed", 0),
-    ("streamview.model:StreamModel.add", 0),
+    ("streamview.session:Session.add", 0),
 ]
 
 
@@ -265,7 +265,7 @@ def print_breakdown(r: dict) -> None:
 
 
 def child_baseline(path: str, trace: bool) -> dict:
-    from streamview.model import StreamModel
+    from streamview.session import Session
     from streamview.source import read_events
 
     gc_stats = install_gc_monitor()
@@ -275,7 +275,7 @@ def child_baseline(path: str, trace: bool) -> dict:
     with open(path, "rb") as fp:
         events, reader = read_events(fp)
     t1 = time.perf_counter()
-    model = StreamModel(os.path.basename(path), meta=reader.meta)
+    model = Session(os.path.basename(path), meta=reader.meta)
     for ev in events:
         model.add(ev)
     t2 = time.perf_counter()
@@ -287,7 +287,7 @@ def child_baseline(path: str, trace: bool) -> dict:
 
 def child_player(path: str, trace: bool) -> dict:
     from streamview.replay.player import Player
-    from streamview.model import StreamModel
+    from streamview.session import Session
 
     async def run() -> dict:
         gc_stats = install_gc_monitor()
@@ -296,7 +296,7 @@ def child_player(path: str, trace: bool) -> dict:
         t0 = time.perf_counter()
         fp = open(path, "rb")
         player = Player(fp, instant=True)
-        model = StreamModel(os.path.basename(path), meta=player.meta)
+        model = Session(os.path.basename(path), meta=player.meta)
         done = asyncio.Event()
         task = asyncio.create_task(player.run(model.add, done.set))
         await done.wait()

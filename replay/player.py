@@ -40,7 +40,7 @@ class Player:
     ) -> None:
         """Replay ``fp`` (a transcript file, stdin, a FIFO), or play ``live`` events as they arrive (no pacing:
         they come in real time; pause, step and restart still work on what has arrived). ``protocol``: what the
-        stream is known to speak (``--protocol``, ``live --api``), for the model (``StreamModel(protocol=...)``);
+        stream is known to speak (``--protocol``, ``live --api``), for the model (``Session(protocol=...)``);
         None: the model sniffs it."""
         self.fp = fp
         self.protocol = protocol

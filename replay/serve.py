@@ -1,7 +1,6 @@
-"""Serving a transcript as the endpoint of its protocol (sniffed from its events, or given): a Responses transcript
-at ``POST /v1/responses`` (or ``/responses``), a Chat Completions one at ``/v1/chat/completions`` (or
-``/chat/completions``), an Anthropic Messages one at ``/v1/messages``; each answers ``text/event-stream`` with the
-transcript's events at their recorded timing, and any other path is a 404 with a JSON error that names the route.
+"""Serving a transcript as the endpoint of its protocol (sniffed from its events, or given): ``POST`` on the route
+that protocol's SDK calls (``Protocol.serve``) answers ``text/event-stream`` with the transcript's events at their
+recorded timing, and any other path is a 404 with a JSON error, in the shape that SDK reads, that names the route.
 Built on the standard library's ``http.server``; the request body is read and ignored, and no request header is
 ever logged."""
 
@@ -14,20 +13,37 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from streamview.events import parse_frame
-from streamview.protocols import UNKNOWN, Sniffer
+from streamview.protocols import Sniffer, get, registered
+from streamview.protocols.base import Protocol, ServeRoute
 from streamview.source import CHUNK, iter_chunks, open_transcript
 from streamview.sse import Frame, SSEParser
 
 from .player import DEFAULT_PACE
 
-ROUTES = {
-    "responses": ("/v1/responses", "/responses"),
-    "chat": ("/v1/chat/completions", "/chat/completions"),
-    "anthropic": ("/v1/messages",),
-}
-ROUTES[UNKNOWN] = tuple(p for paths in list(ROUTES.values()) for p in paths)  # a stream of no known protocol: any
-PATHS = ROUTES["responses"]
-NAMES = {"responses": "Responses API", "chat": "Chat Completions", "anthropic": "Anthropic Messages", UNKNOWN: "unknown protocol"}
+class AnyRoute(ServeRoute):
+    """The route of a transcript of no known protocol: every route a registered protocol answers."""
+
+    def __init__(self) -> None:
+        self.routes = [p.serve for p in registered() if p.serve is not None]
+        self.paths = tuple(path for r in self.routes for path in r.paths)
+
+    def matches(self, path: str) -> bool:
+        return any(r.matches(path) for r in self.routes)
+
+    def describe_paths(self) -> str:
+        return " or ".join(r.describe_paths() for r in self.routes)
+
+    def error_body(self, message: str, status: int) -> dict:
+        return self.routes[0].error_body(message, status)
+
+    def base_url(self, root: str) -> str:
+        return self.routes[0].base_url(root)
+
+
+def route_of(proto: Protocol) -> ServeRoute:
+    if proto.serve is not None:
+        return proto.serve
+    return AnyRoute()
 
 
 def load_frames(path: str) -> list[Frame]:
@@ -41,7 +57,7 @@ def load_frames(path: str) -> list[Frame]:
     return frames
 
 
-def sniff_frames(frames: list[Frame]) -> str:
+def sniff_frames(frames: list[Frame]) -> Protocol:
     """The protocol of a transcript's frames (``protocols.Sniffer`` over the events they parse to)."""
     sniffer = Sniffer()
     for i, frame in enumerate(frames):
@@ -50,18 +66,11 @@ def sniff_frames(frames: list[Frame]) -> str:
     return sniffer.finish()
 
 
-def _error_body(protocol: str, message: str, not_found: bool) -> dict:
-    """An error in the shape the protocol's SDK reads (Anthropic: ``{"type": "error", "error": {type, message}}``)."""
-    if protocol == "anthropic":
-        return {"type": "error", "error": {"type": "not_found_error" if not_found else "invalid_request_error", "message": message}}
-    return {"error": {"message": message, "type": "invalid_request_error", "code": "not_found" if not_found else None, "param": None}}
-
-
 def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None) -> ThreadingHTTPServer:
     frames = load_frames(path)
-    protocol = protocol or sniff_frames(frames)
-    paths = ROUTES[protocol]
-    answers = " or ".join(f"POST {p}" for p in paths if p.startswith("/v1/"))
+    proto = get(protocol) if protocol else sniff_frames(frames)
+    route = route_of(proto)
+    answers = route.describe_paths()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "streamview-serve"
@@ -79,20 +88,20 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
             self.wfile.write(body)
 
         def do_GET(self) -> None:
-            self._json(405, _error_body(protocol, f"use {answers}", not_found=False))
+            self._json(405, route.error_body(f"use {answers}", 405))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            if self.path.split("?")[0] not in paths:
-                self._json(404, _error_body(protocol, f"no route {self.path}: this server answers {answers} ({NAMES[protocol]} transcript)", not_found=True))
+            if not (route.matches(self.path) or route.matches(self.path.split("?")[0])):
+                self._json(404, route.error_body(f"no route {self.path}: this server answers {answers} ({proto.title} transcript)", 404))
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
-            self.send_header("request-id" if protocol == "anthropic" else "x-request-id", f"req_streamview_serve_{int(time.time() * 1000)}")
+            self.send_header(route.request_id_header, f"req_streamview_serve_{int(time.time() * 1000)}")
             self.end_headers()
             self.close_connection = True
             start = time.monotonic()
@@ -109,18 +118,17 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 return
 
     server = ThreadingHTTPServer((host, port), Handler)
-    server.protocol = protocol  # type: ignore[attr-defined]
+    server.protocol = proto.name  # type: ignore[attr-defined]
+    server.route = route  # type: ignore[attr-defined]
     server.answers = answers  # type: ignore[attr-defined]
     return server
 
 
 def base_url(server: ThreadingHTTPServer) -> str:
-    """The base URL a client of the transcript's protocol is given: ``http://host:port/v1`` for the OpenAI SDK
-    (it adds ``/responses`` or ``/chat/completions``), ``http://host:port`` for the Anthropic SDK (it adds
-    ``/v1/messages``)."""
+    """The base URL a client of the transcript's protocol is given (``ServeRoute.base_url``: the one its SDK
+    expects, to which it adds its own path)."""
     host, port = server.server_address[:2]
-    root = f"http://{host}:{port}"
-    return root if getattr(server, "protocol", "") == "anthropic" else f"{root}/v1"
+    return server.route.base_url(f"http://{host}:{port}")  # type: ignore[attr-defined]
 
 
 def serve(path: str, host: str, port: int, speed: float, protocol: str | None = None) -> int:
@@ -137,7 +145,7 @@ def serve(path: str, host: str, port: int, speed: float, protocol: str | None = 
 
 def serve_in_thread(path: str, speed: float = 1.0, protocol: str | None = None) -> tuple[ThreadingHTTPServer, str]:
     """For tests and scripts: a server on a free loopback port, running in a daemon thread; returns its base URL
-    (``base_url``: with ``/v1`` for OpenAI protocols, without for Anthropic, as each SDK expects)."""
+    (``base_url``: the base the protocol's SDK expects)."""
     server = make_server(path, "127.0.0.1", 0, speed, protocol)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()  # quick to shut down
     return server, base_url(server)

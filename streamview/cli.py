@@ -8,19 +8,31 @@ import sys
 from importlib import resources
 
 from . import __version__
-from .live import APIS, DEFAULT_MODEL, DEFAULT_MODELS, RequestError, build_request
+from .live import RequestError, build_request
+from .protocols import NAMES as PROTOCOL_NAMES
+from .protocols.base import UNKNOWN
 from .source import SourceError, open_transcript
 
 COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
-PROTOCOL_HELP = "the stream's protocol: responses, chat (Chat Completions) or anthropic (Messages); default: sniffed from its first events"
+PROTOCOL_HELP = f"the stream's protocol: {', '.join(PROTOCOL_NAMES)}; default: sniffed from its first events"
 
-EXAMPLES = {
-    "o4-mini-hello": "o4-mini-hello.sse",
-    "gpt-4.1-nano-hello": "gpt-4.1-nano-hello.sse",
-    "chat-tool-calls": "chat-tool-calls.sse",  # Chat Completions: two parallel tool calls, usage
-    "anthropic-thinking": "anthropic-thinking.sse",  # Anthropic Messages: thinking with a signature, then text
-}
-DEFAULT_EXAMPLE = "o4-mini-hello"
+
+def examples() -> dict[str, str]:
+    """The bundled examples: name -> what it shows (``examples/index.txt``, then any other ``.sse`` there)."""
+    folder = resources.files("streamview") / "examples"
+    out: dict[str, str] = {}
+    try:
+        index = (folder / "index.txt").read_text(encoding="utf-8")
+    except OSError:
+        index = ""
+    for line in index.splitlines():
+        name, sep, what = line.partition(":")
+        if sep and not line.startswith("#"):
+            out[name.strip()] = what.strip()
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sse"):
+            out.setdefault(entry.name[: -len(".sse")], "")
+    return out
 
 
 LIVE_OPTIONS = ("--api", "--model", "--instructions", "--reasoning-effort", "--max-output-tokens", "--temperature",
@@ -37,11 +49,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def example_path(name: str) -> str:
-    try:
-        filename = EXAMPLES[name]
-    except KeyError:
-        raise UsageError(f"no example named {name!r}; examples: {', '.join(EXAMPLES)}") from None
-    return str(resources.files("streamview") / "examples" / filename)
+    known = examples()
+    if name not in known:
+        raise UsageError(f"no example named {name!r}; examples: {', '.join(known)}")
+    return str(resources.files("streamview") / "examples" / f"{name}.sse")
+
+
+def default_example() -> str:
+    return next(iter(examples()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,10 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         protocol(p)
 
     def protocol(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--protocol", choices=APIS, help=PROTOCOL_HELP)
+        p.add_argument("--protocol", choices=PROTOCOL_NAMES, help=PROTOCOL_HELP)
 
     demo = sub.add_parser("demo", help="replay a bundled example transcript (no network, no key)")
-    demo.add_argument("name", nargs="?", default=DEFAULT_EXAMPLE, help=f"example name: {', '.join(EXAMPLES)}")
+    demo.add_argument("name", nargs="?", default=None, help="example name (default: the first of `streamview demo --list`)")
+    demo.add_argument("--list", action="store_true", help="list the bundled examples, one line each")
     pacing(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -70,25 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--follow", action="store_true", help="like tail -f: keep reading as the file grows")
     replay.set_defaults(func=cmd_replay)
 
-    live = sub.add_parser("live", help="stream a live API call: Responses, Chat Completions or Anthropic Messages (also: streamview PROMPT)")
+    from .protocols import with_live
+
+    apis = with_live()
+    live = sub.add_parser("live", help=f"stream a live API call: {', '.join(p.title for p in apis)} (also: streamview PROMPT)")
     live.add_argument("prompt", help="the input text")
-    live.add_argument("--api", choices=APIS, default="responses",
-                      help="responses: POST {base}/responses; chat: POST {base}/chat/completions (both with $OPENAI_API_KEY); "
-                      "anthropic: POST {base}/v1/messages with $ANTHROPIC_API_KEY (default responses)")
-    live.add_argument("--model", help=f"model (default {DEFAULT_MODEL}; {DEFAULT_MODELS['anthropic']} for --api anthropic)")
+    live.add_argument("--api", choices=[p.name for p in apis], default=apis[0].name,
+                      help="; ".join(f"{p.name}: {p.live.help}" for p in apis) + f" (default {apis[0].name})")  # type: ignore[union-attr]
+    live.add_argument("--model", help="model (default: " + "; ".join(f"{p.live.default_model} for {p.name}" for p in apis) + ")")  # type: ignore[union-attr]
     live.add_argument("--instructions", help="system instructions")
     live.add_argument("--reasoning-effort", choices=["none", "minimal", "low", "medium", "high", "xhigh"], help="reasoning effort (reasoning models)")
-    live.add_argument("--max-output-tokens", type=int, help="cap on output tokens (chat: max_completion_tokens; anthropic: max_tokens, default 1024)")
+    live.add_argument("--max-output-tokens", type=int, help="cap on output tokens (each API's own field for it)")
     live.add_argument("--temperature", type=float, help="sampling temperature")
     live.add_argument("--body", help="extra request fields: a JSON object, or @FILE holding one")
-    live.add_argument("--base-url", help="API base URL (default $OPENAI_BASE_URL or https://api.openai.com/v1; anthropic: $ANTHROPIC_BASE_URL or https://api.anthropic.com)")
+    live.add_argument("--base-url", help="API base URL (default: " + "; ".join(f"${p.live.base_env} or {p.live.default_base} for {p.name}" for p in apis) + ")")  # type: ignore[union-attr]
     live.add_argument("--header", action="append", default=[], metavar="'K: V'", help="extra request header (repeatable)")
     live.add_argument("--save", metavar="FILE", help="record the transcript to FILE as it arrives")
     live.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
     live.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for data before giving up (default 120)")
     live.set_defaults(func=cmd_live)
 
-    srv = sub.add_parser("serve", help="serve a transcript over HTTP as the endpoint of its protocol (POST /v1/responses, /v1/chat/completions or /v1/messages)")
+    srv = sub.add_parser("serve", help="serve a transcript over HTTP as the endpoint of its protocol (the route its SDK calls)")
     srv.add_argument("file", help="transcript file")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     srv.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
@@ -152,8 +170,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    args.file = example_path(args.name)
-    args.label = f"demo {args.name}"
+    if args.list:
+        known = examples()
+        width = max(map(len, known))
+        for name, what in known.items():
+            print(f"{name:<{width}}  {what}".rstrip())
+        return 0
+    name = args.name or default_example()
+    args.file = example_path(name)
+    args.label = f"demo {name}"
     return cmd_replay(args)
 
 
@@ -170,7 +195,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         fp = _take_stdin_for_data()
     from streamview.tui.app import run_app  # the only place the UI is imported
 
-    return run_app(Player(fp, speed=args.speed, instant=args.instant, paused=args.paused, follow=follow, protocol=args.protocol), label)
+    from .session import Session
+
+    return run_app(Session(label, player=Player(fp, speed=args.speed, instant=args.instant, paused=args.paused, follow=follow, protocol=args.protocol)))
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -205,7 +232,9 @@ def cmd_live(args: argparse.Namespace) -> int:
             return run_plain(player, label)
         from streamview.tui.app import run_app
 
-        code = run_app(player, label)
+        from .session import Session
+
+        code = run_app(Session(label, player=player))
         if player.read_error:
             _say(f"streamview: {player.read_error}")
         return code
@@ -230,10 +259,10 @@ def run_plain(player, label: str) -> int:
     """No UI: the assembled text to stdout as it streams, one summary line to stderr."""
     import asyncio
 
-    from .model import StreamModel
+    from .session import Session
     from .plain import PlainPrinter, summary_line
 
-    model = StreamModel(label, meta=player.meta, protocol=player.protocol)
+    model = Session(label, player=player)
     printer = PlainPrinter(model, sys.stdout, safe=sys.stdout.isatty())
 
     def emit(ev) -> None:
@@ -251,7 +280,7 @@ def run_plain(player, label: str) -> int:
         _say(f"streamview: {player.read_error}")
         return 1
     problem = "interrupted by Ctrl-C" if interrupted else player.read_error
-    unknown = model.protocol == "unknown"
+    unknown = model.protocol == UNKNOWN
     if not problem and unknown:
         problem = "unknown protocol: nothing assembled (--protocol forces one)"
     elif not problem and model.state.terminal_event is None:
@@ -283,12 +312,13 @@ def _take_stdin_for_data():
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .checks import ERROR
+    from .session import read_session
 
     unreadable = errors = notes = 0
     report: list[dict] = []
     for path in args.files:
         try:
-            fold = _fold_file(open_transcript(path), args.protocol, check=True)
+            fold = read_session(open_transcript(path), args.protocol)
         except SourceError as exc:
             _say(f"streamview: {exc}")
             unreadable += 1
@@ -297,7 +327,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         file_errors = sum(1 for a in anomalies if a.severity == ERROR)
         errors += file_errors
         notes += len(anomalies) - file_errors
-        if fold.protocol == "unknown":
+        if fold.protocol == UNKNOWN:
             unreadable += 1  # nothing could be checked
         if args.json:
             report.extend({"file": path, "protocol": fold.protocol, **a.as_dict()} for a in anomalies)
@@ -313,9 +343,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 line = visible_line(line)
             print(line)
         verdict = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
-        if fold.protocol == "unknown":
+        if fold.protocol == UNKNOWN:
             verdict = "not checked (unknown protocol)"
-        what = "" if fold.protocol == "responses" else f" ({_PROTOCOL_NAMES.get(fold.protocol, fold.protocol)})"
+        what = f" ({fold.proto.title})" if fold.proto is not None and fold.proto.announce else ""
         print(f"{path}: {verdict} in {count:,} events{what}")
     if args.json:
         _print_json(report)
@@ -324,86 +354,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     if unreadable:
         return 2
     return 1 if errors else 0
-
-
-_PROTOCOL_NAMES = {"responses": "Responses API", "chat": "Chat Completions", "anthropic": "Anthropic Messages", "unknown": "unknown protocol"}
-
-
-class _Fold:
-    """A transcript decoded, sniffed, assembled (and checked) as it is read: no list of events is kept, only the
-    few that arrive before the protocol is decided. ``protocol`` None: sniffed (``protocols.Sniffer``)."""
-
-    def __init__(self, protocol: str | None, check: bool) -> None:
-        from .protocols import Sniffer
-
-        self.check = check
-        self.sniffer = Sniffer()
-        self.protocol: str | None = None
-        self.assembler = self.checker = None
-        self.waiting: list = []
-        self.count = self.events_seen = 0
-        self.problems: list[tuple[int, int, str]] = []
-        self.last = self.last_event = None  # the last event, and the last of kind "event" (checker.finish)
-        if protocol:
-            self._decide(protocol)
-
-    def _decide(self, protocol: str) -> None:
-        from .protocols import make
-
-        self.protocol = protocol
-        self.assembler, self.checker = make(protocol)
-        waiting, self.waiting = self.waiting, []
-        for ev in waiting:
-            self._fold(ev)
-
-    def _fold(self, ev) -> None:
-        self.assembler.feed(ev)
-        if self.check:
-            self.checker.feed(ev, self.assembler.state)
-
-    def feed(self, ev) -> None:
-        self.count += 1
-        self.last = ev
-        if ev.kind == "event":
-            self.events_seen += 1
-            self.last_event = ev
-        if ev.error is not None:
-            self.problems.append((ev.index, ev.line, ev.error))
-        if self.protocol is None:
-            self.waiting.append(ev)
-            found = self.sniffer.feed(ev)
-            if found is not None:
-                self._decide(found)
-            return
-        self._fold(ev)
-
-    def finish(self) -> None:
-        if self.protocol is None:
-            self._decide(self.sniffer.finish())
-        if self.check:
-            # the checkers read the last event (and whether any was a real event), not the whole list
-            events = [self.last] if self.last is not None else []
-            if self.last_event is not None and self.last_event is not self.last:
-                events.insert(0, self.last_event)
-            self.checker.finish(events)
-
-    @property
-    def state(self):
-        return self.assembler.state
-
-
-def _fold_file(fp, protocol: str | None, check: bool) -> _Fold:
-    from .source import EventReader, iter_chunks
-
-    reader, fold = EventReader(), _Fold(protocol, check)
-    with fp:
-        for chunk in iter_chunks(fp):
-            for ev in reader.feed(chunk):
-                fold.feed(ev)
-        for ev in reader.finish():
-            fold.feed(ev)
-    fold.finish()
-    return fold
 
 
 def cmd_print(args: argparse.Namespace) -> int:
@@ -417,8 +367,10 @@ def cmd_print(args: argparse.Namespace) -> int:
 def _print_events(fp, as_json: bool, protocol: str | None = None) -> int:
     """Stream the file through the decoder and the assembler: nothing but the assembled state is kept, so a
     transcript of any size prints in memory proportional to its text."""
-    fold = _fold_file(fp, protocol, check=False)
-    state, problems = fold.state, fold.problems
+    from .session import read_session
+
+    fold = read_session(fp, protocol, check=False)
+    state, problems = fold.state, [(ev.index, ev.line, ev.error) for ev in fold.problems]
     if not fold.events_seen:
         what = "empty input" if not fold.count else "not an SSE stream"
         _say(f"streamview: {what}: no events decoded")
@@ -440,24 +392,20 @@ def _print_events(fp, as_json: bool, protocol: str | None = None) -> int:
         _say(f"streamview: event {index} (line {line}): {msg}")
     if len(problems) > 3:
         _say(f"streamview: ... and {len(problems) - 3} more problems")
-    if fold.protocol == "unknown":
-        _say(f"streamview: unknown protocol: {fold.count:,} events, none of them Responses API, Chat Completions or Anthropic Messages events; nothing assembled (--protocol forces one)")
+    proto = fold.proto
+    if proto is None or proto.name == UNKNOWN:
+        from .protocols import titles
+
+        _say(f"streamview: unknown protocol: {fold.count:,} events, none of them {titles()} events; nothing assembled (--protocol forces one)")
         return 2
     if state.status == "failed":
         err = state.error or {}
-        _say(f"streamview: {_failed_what(fold.protocol)} failed: {err.get('code') or err.get('type') or ''} {err.get('message') or ''}".rstrip())
+        _say(f"streamview: {proto.failed_what} failed: {err.get('code') or err.get('type') or ''} {err.get('message') or ''}".rstrip())
         return 1
     if state.terminal_event is None:
-        _say(f"streamview: stream ended without a terminal event ({_TERMINALS.get(fold.protocol, 'completed, failed or incomplete')})")
+        _say(f"streamview: stream ended without a terminal event ({proto.terminal_hint})")
         return 1
     return 0
-
-
-_TERMINALS = {"responses": "completed, failed or incomplete", "chat": "data: [DONE] or an error", "anthropic": "message_stop or an error event"}
-
-
-def _failed_what(protocol: str | None) -> str:
-    return {"chat": "stream", "anthropic": "message"}.get(protocol or "", "response")
 
 
 def _print_json(value) -> None:

@@ -199,32 +199,6 @@ class StreamEvent:
             if a is not None and a[0] is not _UNSET:
                 self._aux = None if (a[1] is None and a[2] is None) else (_UNSET, a[1], a[2])
 
-    @property
-    def is_delta(self) -> bool:
-        """A piece of streamed text: a Responses ``*.delta``, an Anthropic ``content_block_delta``, or a Chat
-        Completions chunk (an SSE ``message`` whose payload is a ``chat.completion.chunk``)."""
-        t = self._shape[2]
-        if t.endswith(".delta") or t == "content_block_delta":
-            return True
-        if t == "message" and self._shape[0] == "event":
-            p = self.payload
-            return p.__class__ is dict and p.get("object") == "chat.completion.chunk" and bool(p.get("choices"))
-        return False
-
-    @property
-    def display_type(self) -> str:
-        """The type as the events pane shows it: a Chat Completions chunk says ``chunk`` (it has no type field)."""
-        t = self._shape[2]
-        if t == "message" and self._shape[0] == "event":
-            p = self.payload
-            if p.__class__ is dict:
-                obj = p.get("object")
-                if obj == "chat.completion.chunk":
-                    return "chunk" if p.get("choices") else "chunk (usage)" if p.get("usage") else "chunk"
-                if isinstance(obj, str) and obj:
-                    return obj
-        return t
-
     # -- as the dataclass it was -----------------------------------------------------------------------------------
     def _astuple(self) -> tuple:
         return (self.index, self.kind, self.name, self.data, self.t, self.line, self.payload, self.type, self.seq,
@@ -337,8 +311,8 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
     packed = _pack(data)  # before the payload exists: a long event's text is not held three times at once
     if no_data:
         error = "event with no data: field (a WHATWG client would not dispatch it)"
-    elif data == "[DONE]":
-        etype = "[DONE]"
+    elif data in (_WORDS or _words())[1]:
+        etype = data  # a protocol's sentinel ("data: X" that is not JSON but a signal): its type is itself
     else:
         try:
             payload = _loads_fast(data)
@@ -352,15 +326,37 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
                 ptype = payload.get("type")
                 if ptype.__class__ is str and ptype:
                     etype = _TYPES.get(ptype) or _type_of(ptype)
-                seq = payload.get("sequence_number")
-                if seq.__class__ is not int:
+                seq = None
+                for field in (_WORDS or _words())[0]:
+                    seq = payload.get(field)
+                    if seq.__class__ is int:
+                        if seq == index:
+                            seq = index  # not stored: the event's index says it
+                        break
                     seq = None
-                elif seq == index:
-                    seq = index  # not stored: the event's index says it
     if truncated:
         cut = "event cut off at end of input (no blank line after it)"
         error = f"{cut}; {error}" if error else cut
     return _event(index, kind, name, etype, packed, t, line, payload, seq, error, from_data)
+
+
+_WORDS: tuple[tuple[str, ...], frozenset[str]] | None = None
+
+
+def _words() -> tuple[tuple[str, ...], frozenset[str]]:
+    """What the registered protocols declare for the parser: the payload fields that number events (an event's
+    ``seq``), and the data values that are sentinels, not JSON. Read from the registry once, on first use."""
+    global _WORDS
+    if _WORDS is None:
+        from .protocols import sentinels, sequence_fields
+
+        _WORDS = (sequence_fields(), sentinels())
+    return _WORDS
+
+
+def is_sentinel(ev: StreamEvent) -> bool:
+    """Whether ``ev`` is a protocol's sentinel (its data a declared non-JSON signal)."""
+    return ev._shape[0] == "event" and ev._shape[2] in _words()[1]
 
 
 def _type_of(ptype: str) -> str:
@@ -370,92 +366,3 @@ def _type_of(ptype: str) -> str:
         if len(_TYPES) < 4096:
             _TYPES[ptype] = ptype
     return t
-
-
-_TEXT_KEYS = ("delta", "text", "arguments", "refusal", "code", "input", "partial_json", "thinking", "content")
-
-
-def _text_of(d: dict, limit: int) -> str | None:
-    for key in _TEXT_KEYS:
-        v = d.get(key)
-        if isinstance(v, str):
-            return json.dumps(v, ensure_ascii=False)[:limit]
-    return None
-
-
-def _call_repr(call: dict) -> str:
-    """A tool-call fragment: its name (first fragment) and its piece of arguments."""
-    fn = call.get("function")
-    if not isinstance(fn, dict):
-        return ""
-    name = fn.get("name")
-    args = json.dumps(str(fn.get("arguments") or ""), ensure_ascii=False)
-    return f"{name} {args}" if isinstance(name, str) and name else args
-
-
-def _chat_repr(p: dict, limit: int) -> str:
-    """A Chat Completions chunk: each choice's content, refusal or tool-call arguments, or its finish_reason."""
-    bits = []
-    for choice in p.get("choices") or ():
-        if not isinstance(choice, dict):
-            continue
-        delta = choice.get("delta")
-        shown = None
-        if isinstance(delta, dict):
-            shown = _text_of(delta, limit)
-            calls = delta.get("tool_calls")
-            if shown is None and isinstance(calls, list):
-                shown = " ".join(_call_repr(c) for c in calls if isinstance(c, dict))
-        if shown is None and choice.get("finish_reason"):
-            shown = f"finish_reason={choice.get('finish_reason')}"
-        if shown is not None:
-            index = choice.get("index")
-            bits.append(shown if len(p["choices"]) == 1 and not index else f"[{index}] {shown}")
-    if not bits and isinstance(p.get("usage"), dict):
-        u = p["usage"]
-        bits.append(f"usage {u.get('prompt_tokens')}/{u.get('completion_tokens')}/{u.get('total_tokens')}")
-    return " ".join(bits)[:limit]
-
-
-def short_repr(ev: StreamEvent, limit: int = 120) -> str:
-    """A short text for the row: the delta, the done text, the item, or the start of the data."""
-    p = ev.payload
-    if isinstance(p, dict):
-        shown = _text_of(p, limit)
-        if shown is not None:
-            return shown
-        if isinstance(p.get("choices"), list):
-            return _chat_repr(p, limit)
-        delta = p.get("delta")  # Anthropic: content_block_delta, message_delta
-        if isinstance(delta, dict):
-            shown = _text_of(delta, limit)
-            if shown is not None:
-                return shown
-            if delta.get("stop_reason"):
-                return f"stop_reason={delta.get('stop_reason')}"[:limit]
-            if delta.get("type") == "signature_delta":
-                return "signature"
-        block = p.get("content_block")
-        if isinstance(block, dict):
-            return f"{block.get('type', '?')} {block.get('name') or block.get('id') or ''}".strip()[:limit]
-        message = p.get("message")
-        if isinstance(message, dict):
-            return f"{message.get('model', '')} {message.get('id', '')}".strip()[:limit]
-        item = p.get("item")
-        if isinstance(item, dict):
-            return f"{item.get('type', '?')} {item.get('id', '')}".strip()[:limit]
-        part = p.get("part")
-        if isinstance(part, dict):
-            return str(part.get("type", ""))[:limit]
-        resp = p.get("response")
-        if isinstance(resp, dict):
-            return f"{resp.get('status', '')} {resp.get('model', '')}".strip()[:limit]
-        err = p.get("error")
-        if isinstance(err, dict):
-            return str(err.get("message", ""))[:limit]
-        if "message" in p:
-            return str(p.get("message"))[:limit]
-        if p.get("type") or ev.kind != "event":
-            return ""
-        return ev.data[:limit]  # an object of no known shape: the start of its JSON
-    return ev.data[:limit]

@@ -16,18 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Mapping
 
+from .protocols.base import LiveOptions
 from .secrets import is_secret_header, public_headers, query_secrets, redact_url
 from .source import SourceError
 from .sse import TranscriptMeta
-
-APIS = ("responses", "chat", "anthropic")  # the same names as protocols.PROTOCOLS (imported here: --help stays fast)
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-ANTHROPIC_BASE_URL = "https://api.anthropic.com"
-ANTHROPIC_VERSION = "2023-06-01"
-DEFAULT_MODEL = "gpt-4.1-nano"
-DEFAULT_MODELS = {"responses": DEFAULT_MODEL, "chat": DEFAULT_MODEL, "anthropic": "claude-sonnet-4-5"}
-ANTHROPIC_MAX_TOKENS = 1024  # Anthropic requires max_tokens
-
 
 class LiveError(SourceError):
     """A live request that failed: ``kind`` is http, refused, dns, timeout, dropped, connect or protocol."""
@@ -59,7 +51,7 @@ class LiveRequest:
 def build_request(
     prompt: str,
     *,
-    api: str = "responses",
+    api: str | None = None,
     model: str | None = None,
     instructions: str | None = None,
     reasoning_effort: str | None = None,
@@ -70,86 +62,55 @@ def build_request(
     headers: list[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> LiveRequest:
-    """The request ``streamview live --api API`` sends:
+    """The request ``streamview live --api API`` sends, made by that protocol's request builder
+    (``Protocol.live``; the first registered protocol that has one when ``api`` is None). ``--body`` is merged last
+    (it may override any field but the stream flag); ``--header`` adds or replaces headers, and an auth header given
+    there replaces the key from the environment."""
+    from .protocols import get, with_live
 
-    - responses: ``POST {base}/responses`` {model, input, instructions, reasoning.effort, max_output_tokens,
-      temperature, stream}; key ``$OPENAI_API_KEY`` as ``Authorization: Bearer``; base ``$OPENAI_BASE_URL``.
-    - chat: ``POST {base}/chat/completions`` {model, messages: [system (instructions), user], reasoning_effort,
-      max_completion_tokens, temperature, stream, stream_options.include_usage}; key and base as for responses.
-    - anthropic: ``POST {base}/v1/messages`` {model, max_tokens (default 1024), system (instructions), messages,
-      temperature, stream}; key ``$ANTHROPIC_API_KEY`` as ``x-api-key``, ``anthropic-version: 2023-06-01``; base
-      ``$ANTHROPIC_BASE_URL`` or https://api.anthropic.com.
-
-    ``--body`` is merged last (it may override any field but ``stream``); ``--header`` adds or replaces headers,
-    and an auth header given there replaces the key from the environment."""
-    if api not in APIS:
-        raise RequestError(f"--api {api!r}: one of {', '.join(APIS)}")
-    env = os.environ if env is None else env
-    payload: dict[str, Any] = {"model": model or DEFAULT_MODELS[api]}
-    if api == "responses":
-        payload["input"] = prompt
-        if instructions is not None:
-            payload["instructions"] = instructions
-        if reasoning_effort is not None:
-            payload["reasoning"] = {"effort": reasoning_effort}
-        if max_output_tokens is not None:
-            payload["max_output_tokens"] = max_output_tokens
-    elif api == "chat":
-        system = [{"role": "system", "content": instructions}] if instructions is not None else []
-        payload["messages"] = system + [{"role": "user", "content": prompt}]
-        if reasoning_effort is not None:
-            payload["reasoning_effort"] = reasoning_effort
-        if max_output_tokens is not None:
-            payload["max_completion_tokens"] = max_output_tokens
+    live_protocols = with_live()
+    if api is None:
+        proto = live_protocols[0]
     else:
-        if reasoning_effort is not None:
-            raise RequestError("--reasoning-effort is not an Anthropic parameter: pass --body '{\"thinking\": {\"type\": \"enabled\", \"budget_tokens\": 2048}}'")
-        payload["max_tokens"] = max_output_tokens if max_output_tokens is not None else ANTHROPIC_MAX_TOKENS
-        if instructions is not None:
-            payload["system"] = instructions
-        payload["messages"] = [{"role": "user", "content": prompt}]
-    if temperature is not None:
-        payload["temperature"] = temperature
-    if body:
-        payload.update(_read_body(body))
-    payload["stream"] = True
-    if api == "chat":
-        options = payload.get("stream_options")
-        payload["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-
+        try:
+            proto = get(api)
+        except ValueError:
+            proto = None
+        if proto is None or proto.live is None:
+            raise RequestError(f"--api {api!r}: one of {', '.join(p.name for p in live_protocols)}")
     extra: dict[str, str] = {}
     for h in headers or []:
         name, sep, value = h.partition(":")
         if not sep or not name.strip():
             raise RequestError(f"--header {h!r}: expected 'Name: value'")
         extra[name.strip()] = value.strip()
-    secrets = [v for k, v in extra.items() if is_secret_header(k)]
-    given = {k.lower() for k in extra}
-    if api == "anthropic":
-        base = (base_url or env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL).rstrip("/")
-        url = f"{base}/v1/messages"
-        key = env.get("ANTHROPIC_API_KEY", "")
-        if not given & {"x-api-key", "authorization"}:
-            if not key:
-                raise RequestError("ANTHROPIC_API_KEY is not set: export it (or pass --header 'x-api-key: ...')")
-            extra["x-api-key"] = key
-        if "anthropic-version" not in given:
-            extra["anthropic-version"] = ANTHROPIC_VERSION
-    else:
-        base = (base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        url = f"{base}/responses" if api == "responses" else f"{base}/chat/completions"
-        key = env.get("OPENAI_API_KEY", "")
-        if not given & {"authorization", "api-key"}:
-            if not key:
-                raise RequestError("OPENAI_API_KEY is not set: export it (or pass --header 'Authorization: Bearer ...')")
-            extra["Authorization"] = f"Bearer {key}"
+    options = LiveOptions(prompt, model, instructions, reasoning_effort, max_output_tokens, temperature,
+                          _read_body(body) if body else None, base_url, extra)
+    return proto.live.build(options, os.environ if env is None else env)  # type: ignore[union-attr]
+
+
+def merge_body(payload: dict[str, Any], options: LiveOptions) -> dict[str, Any]:
+    """A builder's payload with what every protocol takes alike: ``temperature``, then ``--body`` merged over it,
+    then ``"stream": true``."""
+    if options.temperature is not None:
+        payload["temperature"] = options.temperature
+    if options.body:
+        payload.update(options.body)
+    payload["stream"] = True
+    return payload
+
+
+def make_request(url: str, payload: dict[str, Any], headers: dict[str, str], key: str = "") -> LiveRequest:
+    """The request, with every secret it holds listed for redaction: the key, the value of every secret header
+    (and a bearer token without its ``Bearer``), and secret query values of the URL."""
+    secrets = [v for k, v in headers.items() if is_secret_header(k)]
     if key:
         secrets.append(key)
     for v in list(secrets):
         if v.lower().startswith("bearer "):
             secrets.append(v[7:].strip())
     secrets.extend(query_secrets(url))  # a key given in the URL (?key=...) is as secret as one in a header
-    return LiveRequest(url=url, body=payload, headers=extra, secrets=secrets)
+    return LiveRequest(url=url, body=payload, headers=headers, secrets=secrets)
 
 
 def _read_body(spec: str) -> dict[str, Any]:
@@ -169,7 +130,7 @@ def _read_body(spec: str) -> dict[str, Any]:
     return value
 
 
-REASONS = {529: "Overloaded"}  # Anthropic's status, which HTTP has no phrase for
+REASONS = {529: "Overloaded"}  # a status HTTP has no phrase for, which one API sends when it is overloaded
 
 
 def http_error_message(status: int, reason: str, body: bytes) -> str:

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from .assemble import PRINTED_KINDS, Block, Item, separator
 from .events import StreamEvent
-from .model import StreamModel
 from .sanitize import visible
+from .session import Session
+from .state import PRINTED_KINDS, Block, Item
 
 
 class PlainPrinter:
     """Writes each delta as it arrives, in the layout of the state's ``text()``; ``finish`` completes it.
 
     Text goes out block by block, in the order the deltas come, as the panes show it growing. The one exception is
-    interleaved choices (Chat Completions with ``n`` > 1: items with a ``data["choice"]``): the text of a choice is
-    held until every choice before it has finished, so the output stays what ``text()`` prints, choice after
-    choice."""
+    a protocol that interleaves several answers on the wire (``StreamState.holds``): the text of a later answer is
+    held until the earlier ones have finished, so the output stays what ``text()`` prints, one after the other."""
 
-    def __init__(self, model: StreamModel, out: TextIO, *, safe: bool) -> None:
+    def __init__(self, model: Session, out: TextIO, *, safe: bool) -> None:
         self.model = model
         self.out = out
         self.safe = safe  # stdout is a terminal: control characters become visible marks
@@ -48,13 +47,8 @@ class PlainPrinter:
             self._release(force=False)
 
     def _may_write(self, item: Item) -> bool:
-        """Whether ``item``'s text can go out now: always, but for a choice of a Chat Completions stream with
-        ``n`` > 1, only once every choice before it has finished."""
-        c = item.data.get("choice")
-        if c is None:
-            return True
-        choices = getattr(self.model.state, "choices", None) or {}
-        return all(ch.finish_reason is not None for k, ch in choices.items() if k < c)
+        """Whether ``item``'s text can go out now (the state does not hold it back)."""
+        return not self.model.state.holds(item)
 
     def _flush(self, block: Block) -> None:
         k = self._k.get(id(block), 0)
@@ -69,8 +63,8 @@ class PlainPrinter:
         item, block = where
         if len(block.chunks) == self._k.get(id(block), 0) or not block.text:
             return  # nothing to write (an empty input, a block that only exists): no label for it either
-        # a state may lay its blocks out its own way (Anthropic runs consecutive text blocks on)
-        self._write(getattr(self.model.state, "separator", separator)(self._prev, item, block))
+        # a state may lay its blocks out its own way (some run consecutive text blocks on)
+        self._write(self.model.state.separator(self._prev, item, block))
         self._prev = where
         self._flush(block)
 
@@ -96,27 +90,27 @@ class PlainPrinter:
             self.out.flush()
 
 
-def summary_line(model: StreamModel, problem: str | None = None) -> str:
+def summary_line(model: Session, problem: str | None = None) -> str:
     """``streamview: completed · gpt-4.1-nano · 45 in / 5 out / 50 total · first event 0.41s · 1.20s · 12 events``"""
     st = model.state
     bits = [st.status or "no response"]
     if st.model:
         bits.append(st.model)
-    if st.protocol not in ("responses", ""):
-        bits.append(st.protocol)
+    if model.proto is not None and model.proto.announce:
+        bits.append(model.proto.name)
     u = st.usage
     if isinstance(u, dict):
         bits.append(f"{u.get('input_tokens', '?')} in / {u.get('output_tokens', '?')} out / {u.get('total_tokens', '?')} total")
-    reason = st.response.get("stop_reason")
+    reason = st.stop_reason
     if isinstance(reason, str):
         bits.append(f"stop {reason}")
-    if model.time_to_first_event is not None and not (model.events and model.events[0].t_synthetic):
+    if model.time_to_first_event is not None and not (model.first is not None and model.first.t_synthetic):
         bits.append(f"first event {model.time_to_first_event:.2f}s")
         if model.time_to_first_delta is not None:
             bits.append(f"first delta {model.time_to_first_delta:.2f}s")
         if model.duration is not None:
             bits.append(f"{model.duration:.2f}s")
-    bits.append(f"{len(model.events):,} events")
+    bits.append(f"{model.count:,} events")
     if model.problems:
         bits.append(f"{len(model.problems)} problem(s)")
     if st.error:

@@ -28,8 +28,9 @@ import httpx2
 import pytest
 from jiter import from_json
 
-from streamview.anthropic import RULES, AnthropicAssembler, AnthropicChecker, AnthropicState, check_events
-from streamview.assemble import PRINTED_KINDS
+from streamview.protocols.anthropic.assemble import AnthropicAssembler, AnthropicState
+from streamview.protocols.anthropic.check import RULES, AnthropicChecker, check_events
+from streamview.state import PRINTED_KINDS
 from streamview.checks import ERROR, NOTE
 from streamview.events import StreamEvent
 from streamview.source import EventReader, read_events

@@ -31,7 +31,8 @@ from openai._models import construct_type
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
-from streamview.chat import RULES, ChatAssembler, ChatChecker, ChatState, assemble, check_events
+from streamview.protocols.chat.assemble import ChatAssembler, ChatState, assemble
+from streamview.protocols.chat.check import RULES, ChatChecker, check_events
 from streamview.checks import ERROR, NOTE
 from streamview.source import EventReader, read_events
 from tests.fixtures.chat import make_chat_fixtures

@@ -1,5 +1,5 @@
 """The checker (streamview/checks.py): one broken transcript per rule, the valid fixtures clean, hand-broken seeds,
-``streamview check`` as a user runs it, and the incremental path (StreamModel) agreeing with ``check_events``."""
+``streamview check`` as a user runs it, and the incremental path (Session) agreeing with ``check_events``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from streamview.checks import ERROR, NOTE, RULES, check_events
-from streamview.model import StreamModel
+from streamview.checks import ERROR, NOTE
+from streamview.protocols.responses.check import RULES, check_events
+from streamview.session import Session
 from streamview.source import EventReader, read_events
 from tests.conftest import FIXTURES, SEED_NANO, SEED_O4
 from tests.fixtures import make_broken_fixtures
@@ -230,7 +231,7 @@ def test_second_failed_after_the_pair_is_multiple_terminal():
     assert found(join(blocks)) == [("multiple-terminal", 17, 17, ERROR)]
 
 
-# -- (f) incremental: StreamModel.add one by one, then finish() == check_events ----------------------------------
+# -- (f) incremental: Session.add one by one, then finish() == check_events ----------------------------------
 
 HAND_BROKEN = {
     "removed-8": seed_removed_8,
@@ -252,7 +253,7 @@ def _source(stream) -> bytes:
 def test_incremental_model_agrees_with_check_events(stream):
     data = _source(stream)
     events = events_of(data)
-    model = StreamModel("test")
+    model = Session("test")
     for ev in events:
         model.add(ev)
     model.finish()
@@ -267,7 +268,7 @@ def test_incremental_model_from_small_chunks_agrees(stream):
     """As a live source delivers it: 7 bytes at a time through the EventReader, each event added as decoded."""
     data = _source(stream)
     reader = EventReader()
-    model = StreamModel("test")
+    model = Session("test")
     for i in range(0, len(data), 7):
         for ev in reader.feed(data[i:i + 7]):
             model.add(ev)

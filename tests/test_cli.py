@@ -128,10 +128,23 @@ def test_replay_to_a_pipe_prints_the_text():
 
 
 def test_demo_examples_ship_inside_the_package():
-    from streamview.cli import EXAMPLES, example_path
+    from streamview.cli import example_path, examples
 
-    for name in EXAMPLES:
+    known = examples()
+    assert list(known)[:2] == ["o4-mini-hello", "gpt-4.1-nano-hello"] and len(known) >= 4
+    for name, what in known.items():
         assert os.path.getsize(example_path(name)) > 1000
+        assert what, f"{name} has no line in examples/index.txt"
+
+
+def test_demo_list_prints_one_line_per_example():
+    from streamview.cli import examples
+
+    out = run("demo", "--list")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.decode().splitlines()
+    assert [line.split()[0] for line in lines] == list(examples())
+    assert all(len(line.split(None, 1)) == 2 for line in lines)
 
 
 # -- the same bad input in the UI: a visible annotation, never a traceback or a hang ------------------------

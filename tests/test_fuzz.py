@@ -33,10 +33,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from streamview.assemble import assemble
-from streamview.checks import RULES, check_events
-from streamview.events import StreamEvent, parse_frame, short_repr
-from streamview.model import StreamModel
+from streamview.protocols.responses.assemble import assemble
+from streamview.protocols.responses.check import RULES, check_events
+from streamview.events import StreamEvent, parse_frame
+from streamview.protocols import registered
+from streamview.session import Session
 from streamview.source import EventReader, read_events
 from streamview.sse import SSEParser
 from tests.conftest import make_app, message_stream, screen_segment_texts, sse, wait_until
@@ -111,10 +112,11 @@ def exercise(events: list[StreamEvent], meta=None) -> None:
         assert a.rule in RULES
         assert 0 <= a.index < len(events)
         json.dumps(a.as_dict())
-    model = StreamModel("fuzz", meta=meta)
+    model = Session("fuzz", meta=meta)
     for ev in events:
         model.add(ev)
-        short_repr(ev)
+        for proto in registered():
+            proto.describe(ev)
     model.finish()
     model.marks()
     if events:
@@ -132,7 +134,7 @@ def render_panes(events: list[StreamEvent], meta=None) -> None:
     from streamview.widgets.message_view import markdown_document, render_document
     from streamview.widgets.response_view import ResponseView
 
-    model = StreamModel("fuzz", meta=meta)
+    model = Session("fuzz", meta=meta)
     for ev in events:
         model.add(ev)
     model.finish()
@@ -142,7 +144,7 @@ def render_panes(events: list[StreamEvent], meta=None) -> None:
     console.print(ResponseView.render_body(model, {"speed": "1x"}))
     marks = model.marks()
     for i, ev in enumerate(events):
-        console.print(row_text(ev, events[i - 1] if i else None, marks.get(i, ()), related=bool(i % 2)))
+        console.print(row_text(model.describe(i), ev, events[i - 1] if i else None, marks.get(i, ()), related=bool(i % 2)))
     for ev in events[:: max(1, len(events) // 6)]:  # a handful of details: rich's JSON highlighter is slow
         console.print(render_detail(ev))
 

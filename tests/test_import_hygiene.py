@@ -23,7 +23,7 @@ print("TEXTUAL=" + ",".join(bad))
 @pytest.mark.parametrize(
     "imports",
     [
-        "import streamview, streamview.sse, streamview.events, streamview.assemble, streamview.model, streamview.source, streamview.sanitize",
+        "import streamview, streamview.sse, streamview.events, streamview.state, streamview.session, streamview.render, streamview.source, streamview.sanitize, streamview.protocols, streamview.protocols.responses.assemble",
         "import streamview.cli",
         "import streamview.replay, streamview.replay.player, streamview.replay.serve",
         f"from streamview.cli import main; main(['print', {str(SEED_NANO)!r}])",

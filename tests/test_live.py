@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from streamview.model import StreamModel
+from streamview.session import Session
 from streamview.source import read_events
 from tests.conftest import FIXTURES, ROOT, SEED_O4, screen_text, wait_until
 from tests.livefixtures import ERRORS, FaultServer, free_port
@@ -25,7 +25,7 @@ UNICODE = FIXTURES / "responses" / "markdown-unicode-obfuscation.sse"
 def final_of(path) -> dict:
     with open(path, "rb") as fp:
         events, reader = read_events(fp)
-    model = StreamModel(meta=reader.meta)
+    model = Session(meta=reader.meta)
     for ev in events:
         model.add(ev)
     return model.state.final() | {"text": model.state.text(), "events": len(events)}

@@ -34,7 +34,7 @@ from typing import Any
 import openai
 import pytest
 
-from streamview.assemble import ResponseAssembler, ResponseState, assemble
+from streamview.protocols.responses.assemble import ResponseAssembler, ResponseState, assemble
 from streamview.events import StreamEvent
 from streamview.source import read_events
 

@@ -34,8 +34,10 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"streamview", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    for init in (ROOT / "streamview").rglob("__init__.py"):  # every package of the core, each protocol's too
+        assert init.relative_to(ROOT).as_posix() in names, f"{init.relative_to(ROOT)} is not in the wheel (pyproject packages)"
     for needed in ("streamview/tui/app.py", "streamview/tui/app.tcss", "streamview/widgets/event_list.py",
-                   "streamview/replay/player.py", "streamview/examples/o4-mini-hello.sse", "streamview/cli.py"):
+                   "streamview/replay/player.py", "streamview/examples/o4-mini-hello.sse", "streamview/examples/index.txt", "streamview/cli.py"):
         assert needed in names, needed
 
 

@@ -15,8 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from streamview.model import StreamModel
-from streamview.protocols import PROTOCOLS, SNIFF_LIMIT, UNKNOWN, UNKNOWN_NOTE, Sniffer, is_delta, sniff
+from streamview.session import Session
+from streamview import protocols
+from streamview.protocols import NAMES as PROTOCOLS
+from streamview.protocols import SNIFF_LIMIT, Sniffer
+from streamview.protocols.base import UNKNOWN
+
+UNKNOWN_NOTE = protocols.unknown_protocol().note
+
+
+def sniff(ev):
+    """The name of the protocol surest of ``ev`` (None: no protocol claims it)."""
+    found = protocols.sniff(ev)
+    return found.name if found is not None else None
 from streamview.source import read_events
 from tests.conftest import EXAMPLES, FIXTURES, ROOT, SEED_O4
 
@@ -30,9 +41,9 @@ def events_of(source: Path | bytes):
     return events, reader.meta
 
 
-def model_of(source: Path | bytes, protocol: str | None = None, finish: bool = True) -> StreamModel:
+def model_of(source: Path | bytes, protocol: str | None = None, finish: bool = True) -> Session:
     events, meta = events_of(source)
-    model = StreamModel("test", meta=meta, protocol=protocol)
+    model = Session("test", meta=meta, protocol=protocol)
     for ev in events:
         model.add(ev)
     if finish:
@@ -150,7 +161,7 @@ def test_comments_and_junk_say_nothing():
     for ev in events:
         sn.feed(ev)
     assert sn.protocol is None and sn.looked == 0
-    assert sn.finish() == "responses"  # nothing readable: checked as the default protocol
+    assert sn.finish().name == "responses"  # nothing readable: checked as the default protocol
 
 
 def test_events_before_the_decision_are_folded_once_it_is_made():
@@ -168,7 +179,7 @@ def test_events_before_the_decision_are_folded_once_it_is_made():
 
 
 def test_the_model_waits_for_a_decision_without_losing_events():
-    model = StreamModel()
+    model = Session()
     for ev in events_of(b": a comment\n\n")[0]:
         model.add(ev)
     assert model.protocol is None
@@ -181,7 +192,7 @@ def test_unknown_json_stream_is_kept_raw_with_a_note():
     lines = [json.dumps({"kind": "token", "n": i, "text": f"t{i}"}) for i in range(SNIFF_LIMIT + 2)]
     data = "".join(f"data: {line}\n\n" for line in lines).encode()
     events, _ = events_of(data)
-    model = StreamModel()
+    model = Session()
     for i, ev in enumerate(events):
         model.add(ev)
         assert model.protocol == (UNKNOWN if i >= SNIFF_LIMIT - 1 else None), i  # decided at the N-th readable event
@@ -210,7 +221,7 @@ def test_forced_protocol_is_used_whatever_the_events_say():
     assert forced.state.terminal_event is None
     assert "no-done" in {a.rule for a in forced.anomalies}
     with pytest.raises(ValueError):
-        StreamModel(protocol="grpc")
+        Session(protocol="grpc")
 
 
 def test_deltas_are_counted_for_every_protocol():
@@ -228,7 +239,7 @@ def test_deltas_are_counted_for_every_protocol():
         assert expected, path
         assert model.delta_count == len(expected), path
         assert model.first_delta is events[expected[0]] or model.first_delta.index == expected[0]
-        assert [i for i, ev in enumerate(model.events) if is_delta(ev, protocol)] == expected
+        assert [i for i in range(len(model.events)) if model.is_delta(i)] == expected
 
 
 # -- time travel -------------------------------------------------------------------------------------------------
@@ -430,9 +441,8 @@ def test_demo_plays_the_new_examples():
 
 def test_protocol_names_agree():
     from streamview.cli import build_parser
-    from streamview.live import APIS
 
-    assert APIS == PROTOCOLS
+    assert [p.name for p in protocols.with_live()] == list(PROTOCOLS)
     help_text = build_parser().format_help()
     assert "live" in help_text
 

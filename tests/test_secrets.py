@@ -44,13 +44,13 @@ def test_a_recorded_request_line_and_headers_hold_no_secret():
 
 
 def test_the_response_pane_shows_no_secret_from_a_transcript_header():
-    from streamview.model import StreamModel
+    from streamview.session import Session
     from streamview.widgets.response_view import ResponseView
 
     raw = (f": streamview transcript 1\n: request POST https://h/v1/responses?key={GOOG}\n: status 200\n"
            f": header x-goog-api-key: {GOOG}\n: header x-request-id: req_1\n\n").encode() + (FIXTURES / "responses" / "refusal.sse").read_bytes()
     events, reader = read_events(io.BytesIO(raw))
-    model = StreamModel(meta=reader.meta)
+    model = Session(meta=reader.meta)
     for ev in events:
         model.add(ev)
     from rich.console import Console

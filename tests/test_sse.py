@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streamview.assemble import ResponseAssembler, assemble
+from streamview.protocols.responses.assemble import ResponseAssembler, assemble
 from streamview.events import StreamEvent, parse_frame
-from streamview.model import StreamModel
+from streamview.session import Session
 from streamview.source import read_events
 from streamview.sse import Frame, SSEParser
 
@@ -165,7 +165,7 @@ def test_binary_garbage_gives_junk_frames_and_never_raises() -> None:
         for ev in events:
             if ev.kind == "junk":
                 assert ev.type == "? not SSE" and "not SSE" in ev.error
-        model = StreamModel()
+        model = Session()
         for ev in events:
             model.add(ev)
         model.state.final()
@@ -294,7 +294,7 @@ def _expected_blocks(events: list[StreamEvent]) -> dict[tuple, str]:
 )
 def test_state_at_equals_the_deltas_so_far(name: str) -> None:
     events, _ = read_events(open(FIXTURES / name, "rb"))
-    model = StreamModel()
+    model = Session()
     for ev in events:
         model.add(ev)
     checked = 0
@@ -310,7 +310,7 @@ def test_state_at_equals_the_deltas_so_far(name: str) -> None:
 
 def test_state_at_message_text_step_by_step() -> None:
     events, _ = read_events(open(SEED, "rb"))
-    model = StreamModel()
+    model = Session()
     for ev in events:
         model.add(ev)
     so_far = ""
@@ -330,7 +330,7 @@ def test_assembler_appends_deltas_without_joining() -> None:
         {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": {"id": "msg_1", "type": "message", "status": "in_progress", "content": [], "role": "assistant"}},
         {"type": "response.content_part.added", "sequence_number": 2, "item_id": "msg_1", "output_index": 0, "content_index": 0, "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}},
     ]
-    model = StreamModel()
+    model = Session()
     for i, p in enumerate(head):
         model.add(StreamEvent(index=i, kind="event", name=p["type"], data="", t=None, line=0, payload=p, type=p["type"], seq=i))
     pieces = [f"w{i} " for i in range(n)]

@@ -207,7 +207,7 @@ import pytest  # noqa: E402
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.stem)
 async def test_every_fixture_replays_into_the_panes(path):
     """Function calls, reasoning summaries, refusals, incomplete and failed streams all reach the message pane."""
-    from streamview.assemble import assemble
+    from streamview.protocols.responses.assemble import assemble
     from streamview.sanitize import visible
     from streamview.source import read_events
 
@@ -269,7 +269,7 @@ async def test_f_cycles_filters_and_selection_highlights_the_item():
         events = app.query_one(EventList)
         await pilot.press("f")
         assert events.filter_name == "no deltas"
-        assert events.row_count == 10 and all(not app.model.events[i].is_delta for i in events.rows)
+        assert events.row_count == 10 and all(not app.model.is_delta(i) for i in events.rows)
         assert "filter: no deltas (10 of 20)" in screen_text(app)
         await pilot.press("home", "down", "down", "down", "down")  # event 4: output_item.added of the message
         assert events.cursor == 4

@@ -6,7 +6,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from streamview.source import read_events
-from streamview.protocols import UNKNOWN_NOTE
+from streamview import protocols
+
+UNKNOWN_NOTE = protocols.unknown_protocol().note
 from tests.conftest import make_app, screen_text, wait_until
 from streamview.widgets.event_list import EventList
 from streamview.widgets.message_view import MessageView
@@ -63,7 +65,7 @@ async def test_the_no_deltas_filter_hides_chunks_and_content_block_deltas():
             assert events.filter_name != "all"
             kept_types = {app.model.events[i].type for i in events.rows}
             assert kept in kept_types
-            assert not any(app.model.events[i].is_delta for i in events.rows)
+            assert not any(app.model.is_delta(i) for i in events.rows)
             assert events.row_count < events.count
 
 

@@ -17,7 +17,8 @@ from textual.worker import Worker, WorkerState
 
 from streamview.replay.player import Player
 from streamview.events import StreamEvent
-from streamview.model import StreamModel
+from streamview.session import Session
+from streamview.render import timeline_bins
 from streamview.sanitize import visible_line
 from streamview.widgets.detail_view import DetailView
 from streamview.widgets.event_list import HEADER, EventList
@@ -55,11 +56,14 @@ class StreamviewApp(App[int]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit streamview"),
     ]
 
-    def __init__(self, player: Player, label: str = "") -> None:
+    def __init__(self, session: Session | Player, label: str = "") -> None:
+        """``session``: the stream to show (a ``Player`` is wrapped in a session of its own)."""
         super().__init__()
-        self.player = player
-        self.label = label
-        self.model = StreamModel(label, meta=player.meta, protocol=player.protocol)
+        if not isinstance(session, Session):
+            session = Session(label, player=session)
+        self.model = session
+        self.player: Player = session.player
+        self.label = label or session.source
         self.travel: int | None = None  # the event the message pane is showing the state after
         self.saved_path: str | None = None
         self._shown = -1
@@ -81,7 +85,7 @@ class StreamviewApp(App[int]):
             with Vertical(id="events-pane", classes="pane"):
                 yield Sparkline([0], id="timeline")
                 yield Static(Text(HEADER, style="bold"), id="events-header", markup=False)
-                yield EventList(self.model.events, marks=self.model.marks, id="events")
+                yield EventList(self.model, id="events")
                 yield Input(placeholder="search event payloads (enter: next match, escape: close)", id="search")
             yield MessageView(id="message", classes="pane")
             with ContentSwitcher(initial="response", id="right", classes="pane"):
@@ -262,8 +266,6 @@ class StreamviewApp(App[int]):
 
     def action_filter(self) -> None:
         """Cycle: all events, no deltas, the selected event's item only (skipped with no selection), anomalies."""
-        from streamview.widgets.event_list import item_key
-
         events = self.query_one(EventList)
         marks = self.model.marks
         step = self._filter_step
@@ -271,14 +273,17 @@ class StreamviewApp(App[int]):
             step = (step + 1) % len(self.FILTERS)
             name = self.FILTERS[step]
             if name == "this item":
-                key = item_key(self.model.events[events.cursor]) if events.cursor is not None else None
+                key = self.model.key_of(events.cursor) if events.cursor is not None else None
                 if key is None:
                     continue
-                events.set_filter(f"output item {key}", lambda ev, key=key: item_key(ev) == key)
+                key_of = self.model.key_of
+                events.set_filter(f"output item {key}", lambda i, key=key: key_of(i) == key)
             elif name == "no deltas":
-                events.set_filter(name, lambda ev: not ev.is_delta)
+                is_delta = self.model.is_delta
+                events.set_filter(name, lambda i: not is_delta(i))
             elif name == "anomalies":
-                events.set_filter(name, lambda ev: ev.index in marks() or ev.error is not None)
+                evs = self.model.events
+                events.set_filter(name, lambda i: i in marks() or evs[i].error is not None)
             else:
                 events.set_filter(name, None)
             break
@@ -332,16 +337,7 @@ class StreamviewApp(App[int]):
         times.extend(t for ev in events[self._times_read :] if (t := ev.t) is not None)
         self._times_read = len(events)
         spark = self.query_one("#timeline", Sparkline)
-        if len(times) < 2 or times[-1] <= times[0]:
-            spark.data = [len(events)]
-            return
-        bins = max(1, min(spark.size.width or 40, len(times) // 2))
-        first, scale = times[0], bins / (times[-1] - times[0])
-        counts = [0] * bins
-        last = bins - 1
-        for t in times:
-            counts[min(last, int((t - first) * scale))] += 1
-        spark.data = counts
+        spark.data = timeline_bins(times, spark.size.width, len(events))
 
     def action_save(self) -> None:
         import time
@@ -397,9 +393,10 @@ class StreamviewApp(App[int]):
                 yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(self.run_action, binding.action))
 
 
-def run_app(player: Player, label: str) -> int:
-    """Run the UI on ``player``; the exit code says whether the stream ended in failure (1) or not (0)."""
-    app = StreamviewApp(player, label=label)
+def run_app(session: Session) -> int:
+    """Run the UI on ``session``; the exit code says whether the stream ended in failure (1) or not (0)."""
+    player = session.player
+    app = StreamviewApp(session)
     app.run()
     if app.return_code:
         return app.return_code

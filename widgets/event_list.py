@@ -6,7 +6,6 @@ until the user scrolls or moves the cursor, and says how many events arrived sin
 
 from __future__ import annotations
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -21,106 +20,41 @@ from bisect import bisect_left
 from typing import Callable, Sequence
 
 from streamview.checks import Anomaly
-from streamview.events import StreamEvent, short_repr
-from streamview.sanitize import visible_line
+from streamview.events import StreamEvent
+from streamview.protocols.base import Description
+from streamview.render import EVENT_HEADER, event_row
 
-HEADER = " " + "#".rjust(5) + " " + "seq".rjust(5) + " " + "t".rjust(7) + " " + "gap".rjust(6) + " type"
-TYPE_WIDTH = 24
+HEADER = EVENT_HEADER
 
-STYLE_PROBLEM = Style(color="red", bold=True)
-STYLE_LIFECYCLE = Style(color="cyan", bold=True)
-STYLE_ITEM = Style(color="green")
-STYLE_DELTA = Style(dim=True)
-STYLE_COMMENT = Style(color="yellow", italic=True)
-STYLE_CURSOR = Style(reverse=True)
-STYLE_MARK = Style(color="white", bgcolor="red", bold=True)
-
-
-def _fmt_gap(dt: float | None) -> str:
-    if dt is None:
-        return ""
-    if dt < 1.0:
-        return f"+{dt * 1000:.0f}ms"
-    return f"+{dt:.2f}s"
-
-
-def short_type(t: str) -> str:
-    return t.removeprefix("response.")
-
-
-STALL = 1.0  # seconds: a gap longer than this is marked as a stall
-STYLE_NOTE = Style(color="yellow")
-STYLE_STALL = Style(color="black", bgcolor="yellow", bold=True)
+STYLES = {
+    "mark": Style(color="white", bgcolor="red", bold=True),
+    "note": Style(color="yellow"),
+    "item": Style(color="green"),
+    "problem": Style(color="red", bold=True),
+    "lifecycle": Style(color="cyan", bold=True),
+    "delta": Style(dim=True),
+    "comment": Style(color="yellow", italic=True),
+    "stall": Style(color="black", bgcolor="yellow", bold=True),
+    "": None,
+}
 STYLE_RELATED = Style(bgcolor="grey23")
+STYLE_CURSOR = Style(reverse=True)
 
 
-def row_text(ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (), related: bool = False) -> Text:
-    """One event as a row of plain text (stream text sanitized, never markup)."""
-    seq = "" if ev.seq is None else str(ev.seq)
-    t = "" if ev.t is None else f"{ev.t:.3f}"
-    dt = None if prev is None or prev.t is None or ev.t is None else ev.t - prev.t
-    kind = short_type(ev.display_type)
-    errors = [a for a in anomalies if a.severity == "error"]
+def row_text(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (),
+             related: bool = False) -> Text:
+    """One event as a row of text: ``render.event_row`` drawn (stream text sanitized there, never markup)."""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
-    if errors or (ev.error and not anomalies):
-        text.append("!", STYLE_MARK)
-    elif anomalies:
-        text.append("?", STYLE_NOTE)
-    else:
-        text.append("\u2502" if related else " ", STYLE_ITEM if related else None)
-    text.append(f"{ev.index:>5} {seq:>5} {t:>7} ")
-    stall = dt is not None and ev.t_synthetic is False and dt > STALL
-    text.append(f"{_fmt_gap(dt):>6}", STYLE_STALL if stall else None)
-    text.append(" ")
-    if errors or ev.error:
-        style = STYLE_PROBLEM
-    elif anomalies:
-        style = STYLE_NOTE
-    elif ev.kind == "comment":
-        style = STYLE_COMMENT
-    elif ev.type.startswith("response.output_item") or ev.type.startswith("response.content_part"):
-        style = STYLE_ITEM
-    elif ev.is_delta:
-        style = STYLE_DELTA
-    elif "." not in kind or ev.type in ("error",):
-        style = STYLE_LIFECYCLE
-    else:
-        style = None
-    text.append(visible_line(kind[:TYPE_WIDTH]).ljust(TYPE_WIDTH), style)
-    text.append(" ")
-    if anomalies:
-        detail = "; ".join(f"{a.rule}: {a.message}" for a in anomalies)
-        text.append(visible_line(detail), STYLE_PROBLEM if errors else STYLE_NOTE)
-    elif ev.error:
-        text.append(visible_line(ev.error), STYLE_PROBLEM)
-    else:
-        text.append(visible_line(short_repr(ev)))
+    for piece, style in event_row(desc, ev, prev, anomalies, related):
+        text.append(piece, STYLES.get(style))
     if related:
         text.stylize(STYLE_RELATED)
     return text
 
 
-def item_key(ev: StreamEvent):
-    """What ties events of one output item together: the Responses output_index (item ids are missing on some
-    events), an Anthropic content block's index, or a Chat Completions chunk's choice."""
-    p = ev.payload
-    if isinstance(p, dict):
-        idx = p.get("output_index")
-        if isinstance(idx, int):
-            return idx
-        if ev.type.startswith("content_block_"):
-            idx = p.get("index")
-            return ("block", idx) if isinstance(idx, int) else None
-        choices = p.get("choices")
-        if isinstance(choices, list) and len(choices) == 1 and isinstance(choices[0], dict):
-            idx = choices[0].get("index")
-            return ("choice", idx) if isinstance(idx, int) else None
-    return None
-
-
 class EventList(ScrollView, can_focus=True):
-    """Rows are events of a list owned by the model (``sync(count)`` shows newly arrived ones), all of them or the
-    ones a filter keeps; the cursor is an event index."""
+    """Rows are the events of a session (``sync(count)`` shows newly arrived ones), all of them or the ones a filter
+    keeps; the cursor is an event index. Each row is drawn from the session's description of its event."""
 
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -150,16 +84,17 @@ class EventList(ScrollView, can_focus=True):
             self.follow = follow
             super().__init__()
 
-    def __init__(self, events: list[StreamEvent], marks: Callable[[], dict[int, list[Anomaly]]] = dict, **kwargs) -> None:
+    def __init__(self, session, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.events = events
-        self.marks = marks
+        self.session = session
+        self.events = session.events
+        self.marks = session.marks
         self.count = 0
         self.follow = True
         self.new_since_detach = 0
         self.rows: list[int] | None = None  # event indexes a filter keeps (None: every event)
         self.filter_name = "all"
-        self._keep: Callable[[StreamEvent], bool] | None = None
+        self._keep: Callable[[int], bool] | None = None
         self._cache: LRUCache[tuple, Strip] = LRUCache(512)  # rows on screen and near it: few objects for the GC
 
     # -- rows and events -----------------------------------------------------------------------------------------
@@ -198,7 +133,7 @@ class EventList(ScrollView, can_focus=True):
         before = self.row_count
         if self.rows is not None and self._keep is not None:
             keep = self._keep
-            self.rows.extend(i for i in range(self.count, count) if keep(self.events[i]))
+            self.rows.extend(i for i in range(self.count, count) if keep(i))
         self.count = count
         self.virtual_size = Size(self.size.width, self.row_count)
         if self.follow:
@@ -208,11 +143,12 @@ class EventList(ScrollView, can_focus=True):
             self._update_subtitle()
         self.refresh()
 
-    def set_filter(self, name: str, keep: Callable[[StreamEvent], bool] | None) -> None:
-        """Show only the events ``keep`` accepts (None: all of them). The cursor stays on its event if it can."""
+    def set_filter(self, name: str, keep: Callable[[int], bool] | None) -> None:
+        """Show only the events whose index ``keep`` accepts (None: all of them). The cursor stays on its event if
+        it can."""
         self.filter_name = name
         self._keep = keep
-        self.rows = None if keep is None else [i for i in range(self.count) if keep(self.events[i])]
+        self.rows = None if keep is None else [i for i in range(self.count) if keep(i)]
         self.virtual_size = Size(self.size.width, self.row_count)
         self._cache.clear()
         self._update_subtitle()
@@ -273,11 +209,11 @@ class EventList(ScrollView, can_focus=True):
         ev = self.events[index]
         marks = self.marks().get(index, ())
         selected = index == self.cursor
-        related = self._related_key is not None and not selected and item_key(ev) == self._related_key
+        related = self._related_key is not None and not selected and self.session.key_of(index) == self._related_key
         key = (index, selected, related, width, tuple(id(a) for a in marks), ev.error is not None)
         strip = self._cache.get(key)
         if strip is None:
-            text = row_text(ev, self.events[index - 1] if index else None, marks, related)
+            text = row_text(self.session.describe(index), ev, self.events[index - 1] if index else None, marks, related)
             text.truncate(width, overflow="ellipsis", pad=True)
             if selected:
                 text.stylize(STYLE_CURSOR)
@@ -290,7 +226,7 @@ class EventList(ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int | None, new: int | None) -> None:
         # the events of the selected event's item are highlighted
-        self._related_key = item_key(self.events[new]) if new is not None and new < len(self.events) else None
+        self._related_key = self.session.key_of(new) if new is not None and new < len(self.events) else None
         self.refresh()
 
     # -- actions -----------------------------------------------------------------------------------------------

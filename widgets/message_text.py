@@ -19,7 +19,8 @@ from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
 
-TAB = "    "
+from streamview.render import TAB  # noqa: F401  (a tab as the message pane shows it)
+
 STYLE_HIGHLIGHT = Style(reverse=True)
 STYLE_CURSOR = Style(reverse=True)
 CACHE_ROWS = 400  # rendered rows kept (a Strip is a few hundred bytes and several objects the GC walks)

@@ -9,158 +9,18 @@ contribution.
 
 from __future__ import annotations
 
-import json
 import time
 
 from textual.containers import Vertical
 from textual.widgets import Markdown, Static
 
-from streamview.assemble import Block, Item, ResponseState
-from streamview.sanitize import visible
+from streamview.render import block_text, common_prefix, common_suffix, markdown_document, render_document, shown
+from streamview.state import Block
+from streamview.state import StreamState
 
-from .message_text import TAB, MessageText
+from .message_text import MessageText
 
 MARKDOWN_LIMIT = 40_000  # characters: beyond this the Markdown view shows only the end of the message
-
-_BLOCK_LABEL = {
-    "summary_text": "summary",
-    "reasoning_text": "reasoning",
-    "refusal": "refusal",
-    "arguments": "arguments",
-    "input": "input",
-    "code": "code",
-    "command": "command",
-}
-
-
-def item_header(item: Item) -> str:
-    bits = [item.type or "item"]
-    if item.name:
-        bits.append(item.name)
-    if item.id:
-        bits.append(item.id)
-    state = item.status or ("done" if item.done_event is not None else "streaming")
-    if item.phase and item.phase != state:
-        state = f"{state} · {item.phase}" if state else item.phase
-    if item.partial_images:
-        state += f" · {item.partial_images} partial image(s)"
-    if item.placeholder:
-        state += " · never announced by output_item.added"
-    if state:
-        bits.insert(1, f"[{state}]")
-    return "── " + " ".join(bits)
-
-
-def block_text(item: Item, block: Block) -> str:
-    text = block.text
-    if block.kind in ("arguments", "input") and item.done_event is not None and text:
-        try:
-            return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
-            return text
-    return text
-
-
-def shown(text: str) -> str:
-    """Stream text as the message pane holds it: controls made visible, tabs as spaces."""
-    return visible(text).replace("\t", TAB)
-
-
-def render_document(state: ResponseState) -> tuple[list[str], list[tuple[Item, Block, int]]]:
-    """The document as shown pieces, and where each block's text starts (in characters)."""
-    pieces: list[str] = []
-    spans: list[tuple[Item, Block, int]] = []
-    length = 0
-
-    def add(s: str) -> None:
-        nonlocal length
-        pieces.append(s)
-        length += len(s)
-
-    unassembled = getattr(state, "note", "")
-    if unassembled:
-        add(shown(unassembled))
-    elif not state.items:
-        add("(no output yet)" if state.status not in ("failed", "incomplete", "completed") else "(no output items)")
-    for n, item in enumerate(state.ordered_items()):
-        if n:
-            add("\n\n")
-        add(shown(item_header(item)))
-        blocks = item.ordered_blocks()
-        if not blocks and item.type == "reasoning":
-            add("\n(no summary streamed)")
-        for block in blocks:
-            label = _BLOCK_LABEL.get(block.kind)
-            if label:
-                add(f"\n{label}:")
-            add("\n")
-            spans.append((item, block, length))
-            add(shown(block_text(item, block)))
-    if state.error:
-        err = state.error
-        add(shown(f"\n\n── error  {err.get('code') or err.get('type') or ''}: {err.get('message') or ''}"))
-    return pieces, spans
-
-
-def _common_start(x: str, y: str) -> int:
-    if y.startswith(x):
-        return len(x)
-    lo, hi = 0, min(len(x), len(y))  # the longest common start, by halving (the comparisons run in C)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if x[:mid] == y[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_end(x: str, y: str) -> int:
-    lo, hi = 0, min(len(x), len(y))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if x[len(x) - mid :] == y[len(y) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def common_prefix(a: list[str], b: list[str]) -> int:
-    """How many characters the joined pieces ``a`` and ``b`` have in common at their start."""
-    n = 0
-    for x, y in zip(a, b):
-        if x == y:
-            n += len(x)
-            continue
-        return n + _common_start(x, y)
-    return n
-
-
-def common_suffix(a: list[str], b: list[str]) -> int:
-    """How many characters the joined pieces ``a`` and ``b`` have in common at their end."""
-    n = 0
-    for x, y in zip(reversed(a), reversed(b)):
-        if x == y:
-            n += len(x)
-            continue
-        return n + _common_end(x, y)
-    return n
-
-
-def markdown_document(state: ResponseState) -> str:
-    out = []
-    for item in state.ordered_items():
-        out.append(f"#### {visible(item_header(item).lstrip('─ '))}")
-        for block in item.ordered_blocks():
-            text = visible(block_text(item, block))
-            if block.kind in ("arguments", "input", "code", "command"):
-                out.append(f"```\n{text}\n```")
-            elif block.kind in ("summary_text", "reasoning_text", "thinking", "refusal"):
-                out.append("\n".join("> " + line for line in text.split("\n")))
-            else:
-                out.append(text)
-    return "\n\n".join(out) if out else "*(no output yet)*"
 
 
 class MessageView(Vertical):
@@ -205,7 +65,7 @@ class MessageView(Vertical):
         self._pieces = []
         self.text_view.load("")
 
-    def update_live(self, state: ResponseState, streaming: bool) -> None:
+    def update_live(self, state: StreamState, streaming: bool) -> None:
         """Bring the pane up to date with ``state``: while only the last block grows, the new chunks are appended;
         otherwise the document is re-made from the first character that changed."""
         view = self.text_view
@@ -233,7 +93,7 @@ class MessageView(Vertical):
         self._md_state = state
 
     def on_mount(self) -> None:
-        self._md_state: ResponseState | None = None
+        self._md_state: StreamState | None = None
         self._md_busy = False
         self._md_next = 0.0
         self.set_interval(0.5, self._markdown_tick)
@@ -245,7 +105,7 @@ class MessageView(Vertical):
         if self.markdown_mode and self._md_state is not None and not self._travel:
             self._update_markdown(self._md_state)
 
-    def _changed_blocks(self, state: ResponseState) -> list[Block]:
+    def _changed_blocks(self, state: StreamState) -> list[Block]:
         changed = []
         for item in state.items.values():
             for b in item.blocks.values():
@@ -285,7 +145,7 @@ class MessageView(Vertical):
         else:
             view.replace_from(head, "".join(pieces)[head:])
 
-    def _rebuild(self, state: ResponseState) -> None:
+    def _rebuild(self, state: StreamState) -> None:
         pieces, spans = render_document(state)
         self._show(pieces)
         self._structure = state.structure
@@ -302,7 +162,7 @@ class MessageView(Vertical):
             self._structure = -1 if state.items else state.structure
 
     # -- time travel -------------------------------------------------------------------------------------------
-    def show_state(self, state: ResponseState, event_index: int) -> None:
+    def show_state(self, state: StreamState, event_index: int) -> None:
         """Show ``state`` (as of ``event_index``) and highlight what that event contributed."""
         self._travel = True
         pieces, spans = render_document(state)
@@ -325,7 +185,7 @@ class MessageView(Vertical):
         if self.markdown_mode:
             self._update_markdown(state, force=True)
 
-    def leave_travel(self, state: ResponseState, streaming: bool) -> None:
+    def leave_travel(self, state: StreamState, streaming: bool) -> None:
         self._travel = False
         self._structure = -1
         self.text_view.set_highlight(None, center=False)
@@ -333,7 +193,7 @@ class MessageView(Vertical):
         self.text_view.follow_end()
 
     # -- markdown ----------------------------------------------------------------------------------------------
-    def toggle_markdown(self, state: ResponseState) -> bool:
+    def toggle_markdown(self, state: StreamState) -> bool:
         self.markdown_mode = not self.markdown_mode
         self.set_class(self.markdown_mode, "markdown")
         if self.markdown_mode:
@@ -342,7 +202,7 @@ class MessageView(Vertical):
             self.query_one("#md-note").display = False
         return self.markdown_mode
 
-    def _update_markdown(self, state: ResponseState, force: bool = False) -> None:
+    def _update_markdown(self, state: StreamState, force: bool = False) -> None:
         key = (state.structure, state.events)
         if not force and key == self._md_source:
             return

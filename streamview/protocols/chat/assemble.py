@@ -32,39 +32,17 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable
 
-from .assemble import Block, Item, ResponseState
-from .checks import ERROR, NOTE, Anomaly, fold_and_check, unreadable
-from .events import StreamEvent
+from ...events import StreamEvent
+from ...state import Block, Item, StreamState
+from ..base import bind_handlers
+from .events import CHUNK_OBJECT, EVENTS, error_of, event_type, is_chunk  # noqa: F401  (is_chunk: re-exported)
 
-CHUNK_OBJECT = "chat.completion.chunk"
 INCOMPLETE_REASONS = ("length", "content_filter")  # finish reasons that make the stream "incomplete" at [DONE]
 LAST_LOGPROBS = 5  # tokens kept per choice for the logprobs summary
-
-RULES = ("after-done", "no-done", "tool-call-no-id", "mixed-ids", "no-finish-reason", "bad-sse", "bad-json", "unknown-event")
 
 
 def _int(v: Any, default: int) -> int:
     return v if v.__class__ is int else default
-
-
-def is_chunk(p: dict) -> bool:
-    """A ``chat.completion.chunk`` (or a server's chunk that leaves ``object`` out; or Azure's ``object: ""``
-    content-filter chunks, which the SDK's stream skips)."""
-    obj = p.get("object")
-    return obj == CHUNK_OBJECT or ((obj is None or obj == "") and p.get("choices").__class__ is list)
-
-
-def error_of(p: dict) -> dict | None:
-    """The error a data payload reports, or None: ``{"error": {...}}`` (what the SDK raises ``APIError`` on: any
-    truthy ``error``), or vLLM's ``{"object": "error", "message": ...}``."""
-    err = p.get("error")
-    if err:
-        if isinstance(err, dict):
-            return err
-        return {"message": err if isinstance(err, str) else str(err)}
-    if p.get("object") == "error":
-        return {k: p[k] for k in ("message", "type", "param", "code") if k in p}
-    return None
 
 
 def normalize_usage(u: dict) -> dict:
@@ -189,7 +167,7 @@ class Choice:
         return out
 
 
-class ChatState(ResponseState):
+class ChatState(StreamState):
     """What a Chat Completions stream adds up to so far (read by the same panes as a Responses state)."""
 
     protocol = "chat"
@@ -199,6 +177,14 @@ class ChatState(ResponseState):
         self.choices: dict[int, Choice] = {}
         self.chat_usage: dict[str, Any] | None = None  # the usage object as the server sent it
         self.done_event: int | None = None  # the first data: [DONE]
+
+    def holds(self, item: Item) -> bool:
+        """With ``n`` > 1 the choices interleave on the wire: a choice's text waits (``--plain``) until every
+        choice before it has finished."""
+        c = item.data.get("choice")
+        if c is None:
+            return False
+        return any(ch.finish_reason is None for k, ch in self.choices.items() if k < c)
 
     def ordered_items(self) -> list[Item]:
         """Items grouped by choice (so several choices show apart, in index order), and inside a choice its
@@ -236,6 +222,7 @@ class ChatAssembler:
     def __init__(self) -> None:
         self.state = ChatState()
         self._next = 0  # the next output index
+        self._handlers = bind_handlers(self, EVENTS)
 
     def feed_all(self, events: Iterable[StreamEvent]) -> ChatState:
         for ev in events:
@@ -245,24 +232,19 @@ class ChatAssembler:
     def feed(self, ev: StreamEvent) -> None:
         st = self.state
         st.events += 1
-        shape = ev._shape
-        if shape[0] != "event":
+        etype = event_type(ev)
+        if etype is None:
+            if ev._shape[0] == "event":
+                p = ev.payload
+                if p.__class__ is dict:  # a JSON object of no known shape: counted, as the other protocols count theirs
+                    key = p.get("object") or p.get("type") or ev._shape[2]
+                    key = key if isinstance(key, str) else "?"
+                    st.unknown_types[key] = st.unknown_types.get(key, 0) + 1
             return
-        if shape[2] == "[DONE]":
-            self._done(ev)
-            return
-        p = ev.payload
-        if p.__class__ is not dict and not isinstance(p, dict):
-            return
-        err = error_of(p)
-        if err is not None:
-            self._error(ev, err)
-            return
-        if not is_chunk(p):
-            key = p.get("object") or p.get("type") or shape[2]
-            key = key if isinstance(key, str) else "?"
-            st.unknown_types[key] = st.unknown_types.get(key, 0) + 1
-            return
+        self._handlers[etype](ev, ev.payload)
+
+    def _chunk(self, ev: StreamEvent, p: dict) -> None:
+        st = self.state
         if not st.status:
             st.status = "in_progress"
             st.structure += 1
@@ -429,7 +411,7 @@ class ChatAssembler:
         self.state.structure += 1
 
     # -- the end -----------------------------------------------------------------------------------------------
-    def _done(self, ev: StreamEvent) -> None:
+    def _done(self, ev: StreamEvent, p: Any = None) -> None:
         st = self.state
         if st.done_event is not None:
             return  # a second [DONE] (the checker reports it)
@@ -446,7 +428,8 @@ class ChatAssembler:
                 st.status = "completed"
         st.structure += 1
 
-    def _error(self, ev: StreamEvent, err: dict) -> None:
+    def _error(self, ev: StreamEvent, p: dict) -> None:
+        err = error_of(p)
         st = self.state
         st.error = err
         st.status = "failed"
@@ -467,146 +450,3 @@ class ChatAssembler:
 def assemble(events: Iterable[StreamEvent]) -> ChatState:
     """Fold Chat Completions events from the start: the state as of the last of them."""
     return ChatAssembler().feed_all(events)
-
-
-# -- the checker -------------------------------------------------------------------------------------------------
-class ChatChecker:
-    """The rules of a Chat Completions stream (``RULES``). Feed every event after the assembler folded it."""
-
-    def __init__(self) -> None:
-        self.anomalies: list[Anomaly] = []
-        self.withdrawn = 0  # nothing here is ever withdrawn; kept for the views, as ``checks.Checker``
-        self._done: StreamEvent | None = None
-        self._error: StreamEvent | None = None
-        self._first_id: tuple[str, int] | None = None  # (id, event index)
-        self._first_model: tuple[str, int] | None = None
-        self._other_ids: set[str] = set()
-        self._other_models: set[str] = set()
-        self._choices: dict[int, bool] = {}  # choice index -> got a finish_reason
-        self._tools: set[tuple[int, int]] = set()
-
-    def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
-             output_index: int | None = None, item_id: str | None = None) -> None:
-        a = Anomaly(rule, ev.index, None, message, severity, item_id, output_index)
-        out.append(a)
-        self.anomalies.append(a)
-
-    def feed(self, ev: StreamEvent, state: ResponseState | None = None) -> list[Anomaly]:
-        out: list[Anomaly] = []
-        kind = ev._shape[0]
-        if kind == "comment":
-            return out
-        bad = unreadable(ev)
-        if bad is not None and (kind == "junk" or (ev.payload is None and ev._shape[2] != "[DONE]")):
-            self._add(out, ev, *bad)  # nothing else can be said about it
-            return out
-        if self._done is not None:
-            what = "a second data: [DONE]" if ev._shape[2] == "[DONE]" else "a chunk"
-            self._add(out, ev, "after-done", f"{what} after data: [DONE] (event #{self._done.index}); the SDK stops reading at [DONE]")
-            return out
-        if bad is not None:  # read, but cut off at the end of input
-            self._add(out, ev, *bad)
-        if ev._shape[2] == "[DONE]":
-            self._done = ev
-            if self._error is None:
-                for idx, finished in self._choices.items():
-                    if not finished:
-                        self._add(out, ev, "no-finish-reason", f"choice {idx} got no finish_reason before data: [DONE]", **_where_message(state, idx))
-            return out
-        p = ev.payload
-        if p.__class__ is not dict:
-            self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not a chat.completion.chunk object", NOTE)
-            return out
-        err = error_of(p)
-        name = ev._shape[1]
-        named = f"named event {name!r}" if name != "message" and not (name == "error" and err is not None) else ""
-        if err is not None:
-            if named:
-                self._add(out, ev, "unknown-event", f"{named} with an error object: Chat Completions streams send data-only events", NOTE)
-            if self._error is None:
-                self._error = ev
-            return out
-        if not is_chunk(p):
-            obj, ptype = p.get("object"), p.get("type")
-            if isinstance(ptype, str) and obj is None:
-                what = f"type {ptype!r}: an event of another protocol, not a chat.completion.chunk"
-            elif obj is not None:
-                what = f"object {obj!r}, not a chat.completion.chunk"
-            else:
-                what = "a JSON object with neither object nor choices, not a chat.completion.chunk"
-            self._add(out, ev, "unknown-event", f"{named}: {what}" if named else what, NOTE)
-            return out
-        if named:  # a chunk all the same: folded, and checked as one
-            self._add(out, ev, "unknown-event", f"{named}: Chat Completions streams send data-only events", NOTE)
-        self._ids(ev, p, out)
-        choices = p.get("choices")
-        if choices.__class__ is list:
-            for pos, c in enumerate(choices):
-                if c.__class__ is dict:
-                    self._choice(ev, c, pos, state, out)
-        return out
-
-    def _ids(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> None:
-        for key, first_attr, others in (("id", "_first_id", self._other_ids), ("model", "_first_model", self._other_models)):
-            v = p.get(key)
-            if not isinstance(v, str) or not v:
-                continue  # Azure's content-filter chunks carry "" here
-            first = getattr(self, first_attr)
-            if first is None:
-                setattr(self, first_attr, (v, ev.index))
-            elif v != first[0] and v not in others:
-                others.add(v)
-                self._add(out, ev, "mixed-ids", f"chunk {key} {v!r} differs from {first[0]!r} of the first chunk (event #{first[1]})")
-
-    def _choice(self, ev: StreamEvent, c: dict, pos: int, state: Any, out: list[Anomaly]) -> None:
-        idx = _int(c.get("index"), pos)
-        reason = c.get("finish_reason")
-        if isinstance(reason, str) and reason:
-            self._choices[idx] = True
-        else:
-            self._choices.setdefault(idx, False)
-        delta = c.get("delta")
-        calls = delta.get("tool_calls") if delta.__class__ is dict else None
-        if calls.__class__ is not list:
-            return
-        for tpos, tc in enumerate(calls):
-            if tc.__class__ is not dict:
-                continue
-            key = (idx, _int(tc.get("index"), tpos))
-            if key in self._tools:
-                continue
-            self._tools.add(key)
-            fn = tc.get("function")
-            missing = [what for what, v in (("id", tc.get("id")), ("function.name", fn.get("name") if fn.__class__ is dict else None))
-                       if not isinstance(v, str) or not v]
-            if missing:
-                self._add(out, ev, "tool-call-no-id", f"tool call {key[1]} of choice {idx} starts without {' and '.join(missing)}", **_where_tool(state, key))
-
-    def finish(self, events: list[StreamEvent]) -> list[Anomaly]:
-        """The end of input: a stream that ended without data: [DONE] (and without an error object)."""
-        out: list[Anomaly] = []
-        if self._done is None and self._error is None and events:
-            last = events[-1]
-            open_choices = sorted(i for i, finished in self._choices.items() if not finished)
-            extra = f"; choice {', '.join(map(str, open_choices))} got no finish_reason" if open_choices else ""
-            a = Anomaly("no-done", last.index, None, f"the stream ended without data: [DONE] (cut off?){extra}")
-            out.append(a)
-            self.anomalies.append(a)
-        return out
-
-
-def _where_message(state: Any, idx: int) -> dict:
-    choice = getattr(state, "choices", {}).get(idx)
-    items = choice.items() if choice is not None else []
-    return {"output_index": items[0].output_index, "item_id": items[0].id} if items else {}
-
-
-def _where_tool(state: Any, key: tuple[int, int]) -> dict:
-    choice = getattr(state, "choices", {}).get(key[0])
-    item = choice.tools.get(key[1]) if choice is not None else None
-    return {"output_index": item.output_index, "item_id": item.id or None} if item is not None else {}
-
-
-def check_events(events: list[StreamEvent]) -> list[Anomaly]:
-    """Headless: assemble and check a whole Chat Completions stream."""
-    return fold_and_check(ChatAssembler(), ChatChecker(), events)

@@ -1,0 +1,401 @@
+"""The Responses API assembler: a pure fold of events into a ``ResponseState``, O(1) per delta.
+
+Deltas are appended to per-block chunk sequences (``Chunks``) and joined only when read. Every event is looked up by
+``output_index`` (as the official SDK does); an event for an item or part that was never announced still gets a
+(placeholder) item or block, so nothing the stream sent is lost. Text that a ``.done`` event, an
+``output_item.done`` or the terminal ``response`` carries is kept beside the deltas; it fills a block only when no
+delta ever arrived for it (a server that streams no deltas), so the pane shows what the deltas built. The dispatch
+is made from the events table (``events.EVENTS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ...events import StreamEvent
+from ...state import Block, Item, StreamState, TableAssembler
+from .events import EVENTS, REPLAYABLE, TERMINAL_TYPES
+
+
+class ResponseState(StreamState):
+    """What a Responses API stream adds up to so far."""
+
+    protocol = "responses"
+    placeholder_note = "never announced by output_item.added"
+
+
+class ResponseAssembler(TableAssembler):
+    """Folds Responses API events into a ``ResponseState``. ``feed`` is O(1) per delta."""
+
+    def __init__(self) -> None:
+        super().__init__(ResponseState(), EVENTS)
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def _item_for(self, ev: StreamEvent, p: dict, guess_type: str = "") -> Item:
+        st = self.state
+        idx = p.get("output_index")
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            # no usable output_index: find the item by id, or park it after the known items
+            item_id = p.get("item_id")
+            for item in st.items.values():
+                if item_id and item.id == item_id:
+                    return item
+            idx = (max(st.items) + 1) if st.items else 0
+        item = st.items.get(idx)
+        if item is None:
+            item_id = p.get("item_id")
+            item = st.items[idx] = Item(idx, item_id if isinstance(item_id, str) else "", guess_type, placeholder=True)
+            st.structure += 1
+        return item
+
+    def _item_at(self, ev: StreamEvent, p: dict, guess_type: str = "") -> Item:
+        """``_item_for`` with the common case first: an int ``output_index`` of a known item."""
+        idx = p.get("output_index")
+        if idx.__class__ is int:
+            item = self.state.items.get(idx)
+            if item is not None:
+                return item
+        return self._item_for(ev, p, guess_type)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def _lifecycle(self, ev: StreamEvent, p: dict) -> None:
+        st = self.state
+        resp = p.get("response")
+        if isinstance(resp, dict):
+            st.response = resp
+            status = resp.get("status")
+            if isinstance(status, str):
+                st.status = status
+            usage = resp.get("usage")
+            if isinstance(usage, dict):
+                st.usage = usage
+            err = resp.get("error")
+            if isinstance(err, dict):
+                st.error = err
+        if ev.type in TERMINAL_TYPES:
+            st.terminal_event = ev.index
+            st.terminal_type = ev.type
+            if not st.status or st.status in ("in_progress", "queued"):
+                st.status = ev.type.removeprefix("response.")
+            output = resp.get("output") if isinstance(resp, dict) else None
+            if isinstance(output, list):
+                for i, data in enumerate(output):
+                    if isinstance(data, dict):
+                        self._fill_from(st.items.get(i), i, data)
+        elif not st.status:
+            st.status = "in_progress"
+
+    def _error(self, ev: StreamEvent, p: dict) -> None:
+        st = self.state
+        nested = p.get("error")
+        if isinstance(nested, dict):
+            st.error = nested
+        else:
+            st.error = {k: p.get(k) for k in ("code", "message", "param") if k in p}
+        st.status = "failed"
+        if st.terminal_event is None:
+            st.terminal_event = ev.index
+            st.terminal_type = "error"
+        st.structure += 1
+
+    # -- items and parts ---------------------------------------------------------------------------------------
+    def _item_added(self, ev: StreamEvent, p: dict) -> None:
+        data = p.get("item")
+        if not isinstance(data, dict):
+            return  # the SDK skips an added event with no item too
+        item = self._item_for(ev, p, str(data.get("type", "")))
+        item.placeholder = False
+        item.data = data
+        item.id = str(data.get("id", item.id) or item.id)
+        item.type = str(data.get("type", item.type) or item.type)
+        status = data.get("status")
+        if isinstance(status, str):
+            item.status = status
+        if item.added_event is None:
+            item.added_event = ev.index
+        for key in ("arguments", "input", "code"):
+            v = data.get(key)
+            if isinstance(v, str) and v:
+                self._block(item, (key,), key).append(v, ev.index)
+        self.state.structure += 1
+
+    def _item_done(self, ev: StreamEvent, p: dict) -> None:
+        data = p.get("item")
+        if not isinstance(data, dict):
+            return
+        item = self._item_for(ev, p, str(data.get("type", "")))
+        item.done_event = ev.index
+        self._fill_from(item, item.output_index, data)
+        self.state.structure += 1
+
+    def _fill_from(self, item: Item | None, idx: int, data: dict) -> None:
+        """Take an item's final payload: its status, and any text no delta carried."""
+        st = self.state
+        if item is None:
+            item = st.items[idx] = Item(idx, str(data.get("id", "")), str(data.get("type", "")))
+            st.structure += 1
+        if item.placeholder or not item.type:
+            item.type = str(data.get("type", item.type))
+            item.id = str(data.get("id", item.id))
+            item.placeholder = False
+        # the texts first: each one that equals what a block holds is swapped for that string in the payload,
+        # so a long text is kept once, not once per done event, item and final response that repeats it
+        content = data.get("content")
+        if isinstance(content, list):
+            for ci, part in enumerate(content):
+                if isinstance(part, dict):
+                    kind = str(part.get("type", "output_text"))
+                    field = "refusal" if kind == "refusal" else "text"
+                    text = part.get(field)
+                    shared = self._final_text(item, ("content", ci), kind, text)
+                    if shared is not text:
+                        part[field] = shared
+        summary = data.get("summary")
+        if isinstance(summary, list):
+            for si, part in enumerate(summary):
+                if isinstance(part, dict):
+                    text = part.get("text")
+                    shared = self._final_text(item, ("summary", si), "summary_text", text)
+                    if shared is not text:
+                        part["text"] = shared
+        for key in ("arguments", "input", "code"):
+            if key in data and isinstance(data[key], str):
+                text = data[key]
+                shared = self._final_text(item, (key,), key, text)
+                if shared is not text:
+                    data[key] = shared
+        merged = dict(item.data)
+        merged.update(data)
+        item.data = merged
+        status = data.get("status")
+        if isinstance(status, str):
+            item.status = status
+
+    def _final_text(self, item: Item, key: tuple, kind: str, text: Any) -> Any:
+        """Keep a final payload's text beside the block's deltas; returns ``text`` or an equal string already held."""
+        if not isinstance(text, str):
+            return text
+        b = item.blocks.get(key)
+        if b is None:
+            if not text and kind in ("arguments", "input", "code"):
+                return text
+            b = self._block(item, key, kind)
+            b.from_final = True
+        text = _one_copy(b, text)
+        if b.done is None or b.from_final:
+            b.done = text
+        return text
+
+    def _part_added(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "message")
+        part = p.get("part")
+        kind = str(part.get("type", "output_text")) if isinstance(part, dict) else "output_text"
+        b = self._block(item, ("content", _int(p.get("content_index"))), kind)
+        b.kind = kind
+        if isinstance(part, dict):
+            initial = part.get("refusal") if kind == "refusal" else part.get("text")
+            if isinstance(initial, str) and initial and not b.chunks:
+                b.append(initial, ev.index)
+
+    def _part_done(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "message")
+        part = p.get("part")
+        if isinstance(part, dict):
+            kind = str(part.get("type", "output_text"))
+            text = part.get("refusal") if kind == "refusal" else part.get("text")
+            b = self._block(item, ("content", _int(p.get("content_index"))), kind)
+            if isinstance(text, str):
+                b.done = _one_copy(b, text)
+
+    def _delta_content(self, kind: str) -> Callable[[StreamEvent, dict], None]:
+        guess = "reasoning" if kind == "reasoning_text" else "message"
+
+        def handle(ev: StreamEvent, p: dict) -> None:
+            delta = p.get("delta")
+            if delta.__class__ is not str and not isinstance(delta, str):
+                return
+            item = self._item_at(ev, p, guess)
+            ci = p.get("content_index")
+            self._append(item, ("content", ci if ci.__class__ is int else _int(ci)), kind, delta, ev)
+
+        return handle
+
+    def _done_content(self, kind: str, field: str) -> Callable[[StreamEvent, dict], None]:
+        guess = "reasoning" if kind == "reasoning_text" else "message"
+
+        def handle(ev: StreamEvent, p: dict) -> None:
+            item = self._item_for(ev, p, guess)
+            b = self._block(item, ("content", _int(p.get("content_index"))), kind)
+            text = p.get(field)
+            if isinstance(text, str):
+                b.done = _one_copy(b, text)
+
+        return handle
+
+    def _annotation(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "message")
+        b = self._block(item, ("content", _int(p.get("content_index"))), "output_text")
+        b.annotations.append(p.get("annotation"))
+        self.state.structure += 1
+
+    def _summary_part(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "reasoning")
+        b = self._block(item, ("summary", _int(p.get("summary_index"))), "summary_text")
+        part = p.get("part")
+        if ev.type.endswith(".done") and isinstance(part, dict) and isinstance(part.get("text"), str):
+            b.done = _one_copy(b, part["text"])
+
+    def _summary_delta(self, ev: StreamEvent, p: dict) -> None:
+        delta = p.get("delta")
+        if delta.__class__ is not str and not isinstance(delta, str):
+            return
+        item = self._item_at(ev, p, "reasoning")
+        si = p.get("summary_index")
+        self._append(item, ("summary", si if si.__class__ is int else _int(si)), "summary_text", delta, ev)
+
+    def _summary_done(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "reasoning")
+        b = self._block(item, ("summary", _int(p.get("summary_index"))), "summary_text")
+        if isinstance(p.get("text"), str):
+            b.done = _one_copy(b, p["text"])
+
+    def _delta_single(self, kind: str) -> Callable[[StreamEvent, dict], None]:
+        key = (kind,)
+
+        def handle(ev: StreamEvent, p: dict) -> None:
+            delta = p.get("delta")
+            if delta.__class__ is not str and not isinstance(delta, str):
+                return
+            idx = p.get("output_index")
+            item = self.state.items.get(idx) if idx.__class__ is int else None
+            if item is None:
+                item = self._item_for(ev, p, ev.type.split(".")[1].removesuffix("_arguments").removesuffix("_input").removesuffix("_code"))
+            self._append(item, key, kind, delta, ev)
+
+        return handle
+
+    def _done_single(self, kind: str, field: str) -> Callable[[StreamEvent, dict], None]:
+        def handle(ev: StreamEvent, p: dict) -> None:
+            item = self._item_for(ev, p)
+            b = self._block(item, (kind,), kind)
+            if isinstance(p.get(field), str):
+                b.done = _one_copy(b, p[field])
+
+        return handle
+
+    def _phase(self, ev: StreamEvent, p: dict) -> None:
+        parts = ev.type.split(".")
+        item = self._item_for(ev, p, parts[1])
+        item.phase = parts[-1]
+        self.state.structure += 1
+
+    def _partial_image(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "image_generation_call")
+        item.partial_images += 1
+        item.phase = "partial image"
+        self.state.structure += 1
+
+    def _shell_command(self, ev: StreamEvent, p: dict) -> None:
+        item = self._item_for(ev, p, "shell_call")
+        key = ("command", _int(p.get("command_index")))
+        b = self._block(item, key, "command")
+        if ev.type.endswith(".delta") and isinstance(p.get("delta"), str):
+            self._append(item, key, "command", p["delta"], ev)
+        elif isinstance(p.get("command"), str):
+            if ev.type.endswith(".added") and p["command"] and not b.chunks:
+                b.append(p["command"], ev.index)
+            else:
+                b.done = p["command"]
+
+
+def _one_copy(b: Block, text: str) -> str:
+    """``text``, or an equal string the block already holds (its joined deltas, or its done text): the long text of
+    a message comes again in ``output_text.done``, ``content_part.done``, ``output_item.done`` and the final
+    response; each would otherwise be a copy of its own."""
+    if len(text) < 64:
+        return text
+    if b.chunks:
+        joined = b.deltas_text
+        if joined == text:
+            return joined
+    done = b.done
+    if done is not None and done == text:
+        return done
+    return text
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def assemble(events: Iterable[StreamEvent]) -> ResponseState:
+    """Fold events from the start: the state as of the last of them (time travel folds a prefix)."""
+    return ResponseAssembler().feed_all(events)
+
+
+class _Cursor:
+    """Where ``assemble_prefix`` is in one block of the state it replays from."""
+
+    __slots__ = ("output_index", "block", "chunks", "k", "n", "r", "runs")
+
+
+def assemble_prefix(events: list[StreamEvent], built: ResponseState) -> ResponseState:
+    """``assemble(events)`` for a prefix of the very events that folded into ``built``, without parsing the delta
+    events' payloads again (a model lets them go once folded): a delta event whose item and block already exist in
+    the state being rebuilt appends the chunk it added to ``built`` (the blocks record which event added each
+    chunk). Every other event is folded as ``assemble`` does. The result is the same state."""
+    asm = ResponseAssembler()
+    st = asm.state
+    pending: dict[Any, Any] = {}  # event index -> the cursor (or list of cursors) whose next chunk it added
+
+    def put(cur: _Cursor) -> None:
+        k = cur.k
+        if k >= cur.n:
+            return
+        runs, r = cur.runs, cur.r
+        if r + 1 < len(runs) and k >= runs[r + 1][1]:
+            r += 1
+            cur.r = r
+        key = runs[r][0] + (k - runs[r][1])
+        other = pending.get(key)
+        if other is None:
+            pending[key] = cur
+        elif other.__class__ is list:
+            other.append(cur)
+        else:
+            pending[key] = [other, cur]
+
+    for item in built.items.values():
+        for b in item.blocks.values():
+            if b._runs and len(b.chunks):
+                cur = _Cursor()
+                cur.output_index, cur.block, cur.chunks = item.output_index, b, iter(b.chunks)
+                cur.k, cur.n, cur.r, cur.runs = 0, len(b.chunks), 0, b._runs
+                put(cur)
+
+    previous = None
+    append = asm._append
+    items = st.items
+    for ev in events:
+        i = ev.index
+        if previous is not None and not (i.__class__ is int and i > previous):
+            return assemble(events)  # indexes not strictly increasing: not events a model numbered, fold them all
+        previous = i if i.__class__ is int else None
+        waiting = pending.pop(i, None)
+        if waiting is not None and waiting.__class__ is _Cursor and ev.type in REPLAYABLE and ev.kind == "event":
+            item = items.get(waiting.output_index)
+            b = waiting.block
+            if item is not None and b.key in item.blocks:
+                st.events += 1
+                append(item, b.key, b.kind, next(waiting.chunks), ev)
+                waiting.k += 1
+                put(waiting)
+                continue
+        asm.feed(ev)
+        if waiting is not None:
+            for cur in waiting if waiting.__class__ is list else (waiting,):
+                next(cur.chunks)
+                cur.k += 1
+                put(cur)
+    return st
+

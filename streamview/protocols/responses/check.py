@@ -1,0 +1,345 @@
+"""Ordering and consistency checks for Responses API streams: named rules, run incrementally as events arrive.
+
+Each anomaly names its rule, the event (index and sequence number) and what is wrong in plain words. The checker
+reads the assembler's state (fed first) for the text the deltas built, so a ``.done`` is compared with exactly what
+the panes show. A sequence gap is withdrawn when the missing events arrive late (they are reported as
+``seq-out-of-order`` instead), so one swapped pair is one fault, not two. The known types, the terminal events and
+the part each event belongs to come from the events table (``events.EVENTS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...checks import ERROR, NOTE, Anomaly, first_difference, fold_and_check, unreadable
+from ...events import StreamEvent
+from .assemble import ResponseAssembler, ResponseState
+from .events import ENDS as TERMINAL
+from .events import KNOWN_TYPES
+from .events import PART_EVENTS as _PART_EVENTS
+
+RULES = (
+    "seq-gap", "seq-duplicate", "seq-out-of-order", "before-added", "after-done", "done-mismatch", "index-mismatch",
+    "no-terminal", "multiple-terminal", "after-terminal", "final-mismatch", "bad-json", "bad-sse", "unknown-event",
+)
+
+
+class _ItemTrack:
+    __slots__ = ("id", "done", "parts", "at")
+
+    def __init__(self, item_id: str, at: int) -> None:
+        self.id = item_id
+        self.at = at  # the output_index it was added at (its key in Checker._items)
+        self.done = False
+        self.parts: dict[tuple, str] = {}  # part key -> "added" | "text_done" | "done"
+
+
+class Checker:
+    """Feed every event after the assembler has folded it: ``feed`` returns the anomalies that event raised."""
+
+    def __init__(self) -> None:
+        self.anomalies: list[Anomaly] = []
+        self.withdrawn = 0  # bumped when a gap is withdrawn, so views can redraw their marks
+        self._max_seq: int | None = None
+        self._seen_below = 0  # every sequence number in [0, _seen_below) was seen (in-order streams: no set grows)
+        self._seen: set[int] = set()  # the others seen
+        self._missing: dict[int, Anomaly] = {}  # seq -> the gap anomaly that reported it missing
+        self._items: dict[int, _ItemTrack] = {}
+        self._ids: dict[str, int] = {}
+        self._terminal: StreamEvent | None = None
+        self._last_terminal_type = ""
+        self._reported: set[tuple] = set()  # (output_index, part key) whose text mismatch is already reported
+        self._unreadable = 0  # events whose payload could not be read: the sequence numbers they took are not gaps
+        self._early_parts: dict[int, set[tuple]] = {}  # parts announced before their item was
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
+             item_id: str | None = None, output_index: int | None = None) -> Anomaly:
+        a = Anomaly(rule, ev.index, ev.seq, message, severity, item_id, output_index)
+        out.append(a)
+        self.anomalies.append(a)
+        return a
+
+    def feed(self, ev: StreamEvent, state: ResponseState) -> list[Anomaly]:
+        out: list[Anomaly] = []
+        shape = ev._shape  # (kind, name, type, ...): the fields without a property call each
+        kind = shape[0]
+        if kind == "comment":
+            return out
+        p = ev.payload
+        error = None if ev._aux is None else ev.error
+        etype = shape[2]
+        if kind == "junk" or (error and (p is None and etype != "[DONE]")):
+            self._add(out, ev, *unreadable(ev))
+            if kind == "event":
+                self._unreadable += 1
+            return out
+        if p.__class__ is not dict and not isinstance(p, dict):
+            self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not an event object" if etype != "[DONE]" else "[DONE] sentinel: the Responses API does not send one", NOTE)
+            return out
+        if error:  # parsed, but cut off at the end of input (a lucky cut) or similar
+            self._add(out, ev, "bad-sse", error)
+        self._sequence(ev, out)
+        if self._terminal is not None or etype in TERMINAL:
+            self._terminal_rules(ev, out)
+        if etype not in KNOWN_TYPES:
+            what = "a gateway keep-alive, outside the SDK's event union" if etype == "keepalive" else "not an event type the protocol defines (a note: streams gain new events)"
+            self._add(out, ev, "unknown-event", f"{etype!r}: {what}", NOTE)
+            return out
+        if etype == "response.output_item.added":
+            self._item_added(ev, p, out)
+        elif etype == "response.output_item.done":
+            self._item_done(ev, p, state, out)
+        elif isinstance(p.get("output_index"), int):
+            self._item_event(ev, p, state, out)
+        if etype in TERMINAL and etype != "error":
+            self._final(ev, p, state, out)
+        return out
+
+    def finish(self, events: list[StreamEvent]) -> list[Anomaly]:
+        """The end of input: a stream with no terminal event."""
+        out: list[Anomaly] = []
+        if self._terminal is None and events:
+            last = events[-1]
+            a = Anomaly("no-terminal", last.index, last.seq, "the stream ended without response.completed, response.failed, response.incomplete or error")
+            out.append(a)
+            self.anomalies.append(a)
+        return out
+
+    # -- sequence numbers ----------------------------------------------------------------------------------------
+    def _sequence(self, ev: StreamEvent, out: list[Anomaly]) -> None:
+        seq = ev.seq
+        if seq is None:
+            return
+        below = self._seen_below
+        if seq == below:  # the next number in order: extend the run (and absorb numbers that came early)
+            below += 1
+            seen = self._seen
+            if seen:
+                while below in seen:
+                    seen.discard(below)
+                    below += 1
+            self._seen_below = below
+        elif 0 <= seq < below or seq in self._seen:
+            self._add(out, ev, "seq-duplicate", f"sequence_number {seq} was already seen")
+            return
+        else:
+            self._seen.add(seq)
+        expected = 0 if self._max_seq is None else self._max_seq + 1
+        if self._max_seq is not None and seq < self._max_seq:
+            gap = self._missing.pop(seq, None)
+            if gap is not None:
+                self._withdraw_if_filled(gap)
+            self._add(out, ev, "seq-out-of-order", f"sequence_number {seq} arrived after {self._max_seq}")
+            return
+        if seq > expected:
+            missing = list(range(expected, seq))
+            absorbed = min(len(missing), self._unreadable)
+            self._unreadable -= absorbed
+            if absorbed == len(missing):  # the unreadable events in between took those numbers
+                self._max_seq = seq
+                return
+            missing = missing[absorbed:]
+            shown = f"{missing[0]}" if len(missing) == 1 else f"{missing[0]}-{missing[-1]}"
+            gap = self._add(out, ev, "seq-gap", f"sequence_number {seq} follows {missing[0] - 1}: {shown} missing")
+            for m in missing[:10000]:
+                self._missing[m] = gap
+        self._max_seq = seq
+        self._unreadable = 0
+
+    def _withdraw_if_filled(self, gap: Anomaly) -> None:
+        if gap not in self._missing.values() and gap in self.anomalies:
+            self.anomalies.remove(gap)  # every number it reported missing has arrived: the fault is the order
+            self.withdrawn += 1
+
+    # -- terminal events -----------------------------------------------------------------------------------------
+    def _terminal_rules(self, ev: StreamEvent, out: list[Anomaly]) -> None:
+        if self._terminal is None:
+            if ev.type in TERMINAL:
+                self._terminal = ev
+                self._last_terminal_type = ev.type
+            return
+        if ev.type in TERMINAL:
+            if self._last_terminal_type == "error" and ev.type == "response.failed":
+                self._last_terminal_type = ev.type  # error then response.failed: one failure, as servers send it
+                return
+            self._add(out, ev, "multiple-terminal", f"{ev.type} after {self._terminal.type} (event #{self._terminal.index})")
+            self._last_terminal_type = ev.type
+        else:
+            self._add(out, ev, "after-terminal", f"{ev.type} after the stream ended with {self._terminal.type} (event #{self._terminal.index})")
+
+    # -- items and parts -----------------------------------------------------------------------------------------
+    def _item_added(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> None:
+        idx = p.get("output_index")
+        item = p.get("item") if isinstance(p.get("item"), dict) else {}
+        item_id = str(item.get("id", ""))
+        if not isinstance(idx, int):
+            return
+        if idx in self._items:
+            self._add(out, ev, "index-mismatch", f"output_index {idx} is already used by {self._items[idx].id}", item_id=item_id, output_index=idx)
+            return
+        if idx != len(self._items):
+            self._add(out, ev, "index-mismatch", f"output_index {idx} but {len(self._items)} item(s) were added before it (expected {len(self._items)})", item_id=item_id, output_index=idx)
+        track = self._items[idx] = _ItemTrack(item_id, idx)
+        for key in self._early_parts.pop(idx, ()):
+            track.parts[key] = "added"  # already reported as before-added: not again for each of its events
+        if item_id:
+            self._ids[item_id] = idx
+
+    def _locate(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> tuple[_ItemTrack, int] | None:
+        """The item an event is for, with the output_index it was added at (None: reported, nothing more to do)."""
+        idx = p.get("output_index")
+        if not isinstance(idx, int):
+            idx = None
+        item_id = p.get("item_id")
+        if not isinstance(item_id, str):
+            item_id = None
+        track = self._items.get(idx) if idx is not None else None
+        if item_id and idx is not None and self._ids.get(item_id, idx) != idx:
+            at = self._ids[item_id]
+            self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {at}, this event says {idx}", item_id=item_id, output_index=idx)
+            track = self._items[at]  # the id names the item: go on with it, nothing more to report
+            return None if track.done else (track, track.at)
+        if track is None:
+            self._add(out, ev, "before-added", f"an event for output_index {idx} before its output_item.added", item_id=item_id, output_index=idx)
+            spec = _PART_EVENTS.get(ev.type)
+            if idx is not None and spec is not None and spec[1] == "added":
+                self._early_parts.setdefault(idx, set()).add(self._part_key(spec[0], p))
+            return None
+        if item_id and track.id and item_id != track.id:
+            self._add(out, ev, "index-mismatch", f"output_index {idx} is item {track.id}, this event names {item_id}", item_id=item_id, output_index=idx)
+            return None
+        if track.done:
+            self._add(out, ev, "after-done", f"{ev.type} after output_item.done of {track.id or idx}", item_id=track.id, output_index=idx)
+            return None
+        return track, track.at
+
+    @staticmethod
+    def _part_key(kind: str, p: dict) -> tuple:
+        if kind in ("content", "summary"):
+            i = p.get("content_index" if kind == "content" else "summary_index")
+            return (kind, i if isinstance(i, int) else 0)
+        return (kind,)
+
+    def _item_event(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
+        located = self._locate(ev, p, out)
+        spec = _PART_EVENTS.get(ev.type)
+        if located is None or spec is None:
+            return
+        track, idx = located
+        kind, role, field = spec
+        key = self._part_key(kind, p)
+        status = track.parts.get(key)
+        if role == "delta" and (status == "added" or (status is None and kind not in ("content", "summary"))):
+            return  # a delta of an open part: the common case, nothing to report
+        label = f"{kind} part {key[1]}" if kind in ("content", "summary") else kind
+        where = dict(item_id=track.id, output_index=idx)
+        if role == "added":
+            if status == "early":
+                track.parts[key] = "added"
+                return
+            if status is not None:
+                self._add(out, ev, "index-mismatch", f"{label} of {track.id} was already added", **where)
+                return
+            count = sum(1 for k in track.parts if k[0] == kind)
+            if key[1] != count:
+                self._add(out, ev, "index-mismatch", f"{label} added but the item has {count} {kind} part(s) (expected index {count})", **where)
+            track.parts[key] = "added"
+            return
+        if kind in ("content", "summary") and status is None:
+            self._add(out, ev, "before-added", f"{ev.type} for {label} before its {'content_part' if kind == 'content' else 'reasoning_summary_part'}.added", **where)
+            track.parts[key] = "early"  # reported once; its own added event and later deltas are not reported again
+            return
+        if status == "done" or (status == "text_done" and role in ("delta", "text_done")):
+            self._add(out, ev, "after-done", f"{ev.type} after {label} was done", **where)
+            return
+        if role in ("text_done", "done"):
+            text = p.get(field) if role == "text_done" else _part_text(p.get("part"))
+            block = state.items[idx].blocks.get(key) if idx in state.items else None
+            deltas = block.deltas_text if block is not None else ""
+            if isinstance(text, str) and text != deltas and (idx, key) not in self._reported:
+                self._reported.add((idx, key))  # one report per part: its later done events repeat the same text
+                self._add(out, ev, "done-mismatch", f"{ev.type} {field or 'part'} differs from the deltas of {label} {first_difference(text, deltas)}", **where)
+            track.parts[key] = "done" if role == "done" else "text_done"
+
+    def _item_done(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
+        located = self._locate(ev, p, out)
+        if located is None:
+            return
+        track = located[0]
+        idx = p["output_index"]
+        item = p.get("item") if isinstance(p.get("item"), dict) else {}
+        if item.get("id") and track.id and item.get("id") != track.id:
+            self._add(out, ev, "index-mismatch", f"output_item.done names {item.get('id')}, output_index {idx} is {track.id}", item_id=track.id, output_index=idx)
+        assembled = state.items.get(idx)
+        if assembled is not None:
+            for key, message in _compare_item(item, assembled):
+                if (idx, key) not in self._reported:
+                    self._reported.add((idx, key))
+                    self._add(out, ev, "done-mismatch", f"output_item.done {message}", item_id=track.id, output_index=idx)
+        track.done = True
+
+    def _final(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
+        resp = p.get("response")
+        output = resp.get("output") if isinstance(resp, dict) else None
+        if not isinstance(output, list):
+            return
+        streamed = [state.items[k] for k in sorted(state.items) if not state.items[k].placeholder]
+        if ev.type == "response.failed" and not output:
+            return  # a failure need not list what was streamed before it
+        if len(output) != len(streamed):
+            self._add(out, ev, "final-mismatch", f"response.output has {len(output)} item(s), the stream built {len(streamed)}")
+        for i, (final, built) in enumerate(zip(output, streamed)):
+            if not isinstance(final, dict):
+                continue
+            if final.get("id") != built.id or final.get("type") != built.type:
+                self._add(out, ev, "final-mismatch", f"output[{i}] is {final.get('type')} {final.get('id')}, the stream built {built.type} {built.id}", item_id=built.id, output_index=i)
+                continue
+            for key, message in _compare_item(final, built):
+                if (built.output_index, key) not in self._reported:
+                    self._reported.add((built.output_index, key))
+                    self._add(out, ev, "final-mismatch", f"output[{i}] {message}", item_id=built.id, output_index=i)
+
+
+def _part_text(part: Any) -> str | None:
+    if not isinstance(part, dict):
+        return None
+    v = part.get("refusal") if part.get("type") == "refusal" else part.get("text")
+    return v if isinstance(v, str) else None
+
+
+def _compare_item(final: dict, built) -> list[tuple[tuple, str]]:
+    """Texts of a final item payload that differ from what the deltas built (only for parts that had deltas or
+    that the stream announced)."""
+    problems = []
+    content = final.get("content")
+    if isinstance(content, list):
+        for ci, part in enumerate(content):
+            text = _part_text(part)
+            block = built.blocks.get(("content", ci))
+            if text is None:
+                continue
+            deltas = block.deltas_text if block is not None else ""
+            if block is None and not text:
+                continue
+            if text != deltas:
+                problems.append((("content", ci), f"content[{ci}] text differs from the deltas {first_difference(text, deltas)}"))
+    summary = final.get("summary")
+    if isinstance(summary, list):
+        for si, part in enumerate(summary):
+            text = _part_text(part)
+            block = built.blocks.get(("summary", si))
+            deltas = block.deltas_text if block is not None else ""
+            if text is not None and text != deltas:
+                problems.append((("summary", si), f"summary[{si}] text differs from the deltas {first_difference(text, deltas)}"))
+    for key in ("arguments", "input", "code"):
+        text = final.get(key)
+        block = built.blocks.get((key,))
+        if isinstance(text, str) and block is not None and block.chunks and text != block.deltas_text:
+            problems.append(((key,), f"{key} differ from the deltas {first_difference(text, block.deltas_text)}"))
+    return problems
+
+
+def check_events(events: list[StreamEvent]) -> list[Anomaly]:
+    """Headless: assemble and check a whole Responses stream."""
+    return fold_and_check(ResponseAssembler(), Checker(), events)
