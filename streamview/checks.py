@@ -20,11 +20,11 @@ class Anomaly:
     message: str
     severity: str = ERROR
     item_id: str | None = None
-    output_index: int | None = None
+    position: int | None = None  # the position of the item it concerns
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "index": self.index, "sequence_number": self.seq, "message": self.message,
-                "severity": self.severity, "item_id": self.item_id, "output_index": self.output_index}
+                "severity": self.severity, "item_id": self.item_id, "position": self.position}
 
 
 def first_difference(a: str, b: str) -> str:

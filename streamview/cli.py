@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and (not argv[0].startswith("-") or argv[0] in LIVE_OPTIONS):
-        argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT` (`streamview --api chat PROMPT` too)
+        argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT` (`streamview --api NAME PROMPT` too)
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):

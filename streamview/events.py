@@ -311,7 +311,7 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
     packed = _pack(data)  # before the payload exists: a long event's text is not held three times at once
     if no_data:
         error = "event with no data: field (a WHATWG client would not dispatch it)"
-    elif data in (_WORDS or _words())[1]:
+    elif data in (_SENTINELS if _SENTINELS is not None else _words()[1]):
         etype = data  # a protocol's sentinel ("data: X" that is not JSON but a signal): its type is itself
     else:
         try:
@@ -326,14 +326,11 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
                 ptype = payload.get("type")
                 if ptype.__class__ is str and ptype:
                     etype = _TYPES.get(ptype) or _type_of(ptype)
-                seq = None
-                for field in (_WORDS or _words())[0]:
-                    seq = payload.get(field)
-                    if seq.__class__ is int:
-                        if seq == index:
-                            seq = index  # not stored: the event's index says it
-                        break
-                    seq = None
+                seq = payload.get(_SEQ) if _SEQ else None
+                if seq.__class__ is not int:
+                    seq = _other_seq(payload) if _SEQ_MORE else None
+                elif seq == index:
+                    seq = index  # not stored: the event's index says it
     if truncated:
         cut = "event cut off at end of input (no blank line after it)"
         error = f"{cut}; {error}" if error else cut
@@ -341,17 +338,31 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
 
 
 _WORDS: tuple[tuple[str, ...], frozenset[str]] | None = None
+_SEQ: str | None = None  # the first field that numbers events (what the parser reads for ``seq``)
+_SEQ_MORE: tuple[str, ...] = ()  # other protocols' fields, tried when the first is not there
+_SENTINELS: frozenset[str] | None = None
 
 
 def _words() -> tuple[tuple[str, ...], frozenset[str]]:
     """What the registered protocols declare for the parser: the payload fields that number events (an event's
     ``seq``), and the data values that are sentinels, not JSON. Read from the registry once, on first use."""
-    global _WORDS
+    global _WORDS, _SEQ, _SEQ_MORE, _SENTINELS
     if _WORDS is None:
         from .protocols import sentinels, sequence_fields
 
-        _WORDS = (sequence_fields(), sentinels())
+        fields = sequence_fields()
+        _SEQ, _SEQ_MORE = (fields[0] if fields else None), fields[1:]
+        _SENTINELS = sentinels()
+        _WORDS = (fields, _SENTINELS)
     return _WORDS
+
+
+def _other_seq(payload: dict) -> int | None:
+    for field in _SEQ_MORE:
+        seq = payload.get(field)
+        if seq.__class__ is int:
+            return seq
+    return None
 
 
 def is_sentinel(ev: StreamEvent) -> bool:

@@ -1,5 +1,5 @@
-"""The live source: ``POST {base}/responses`` (or ``{base}/chat/completions``, or Anthropic's ``{base}/v1/messages``)
-with ``"stream": true`` through httpx and httpx-sse.
+"""The live source: a protocol's request (``Protocol.live`` builds it: URL, JSON body, headers with the key) sent
+through httpx and httpx-sse, its response body streamed as it arrives.
 
 The response body goes through the same decoder as a transcript (``sse.SSEParser``, built on httpx-sse's own
 decoders), so a replay shows exactly what the live run showed. Failures become ``LiveError`` with one plain line:

@@ -30,6 +30,7 @@ from .state import StreamState
 
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _DELTA_CODE = _KIND_CODE[DELTA]
+_INT_KEYS = 1 << 30  # int keys below this are stored as themselves
 
 
 class Session:
@@ -116,14 +117,17 @@ class Session:
             _label, kind, key = self.proto.classify(ev)  # type: ignore[union-attr]
             code = _KIND_CODE[kind]
             self._kinds.append(code)
-            if key is None:
+            # the key: an int key (a position) as itself, None as -1, any other as -2 - its place in the table
+            if key.__class__ is int and 0 <= key < _INT_KEYS:
+                self._keys.append(key)
+            elif key is None:
                 self._keys.append(-1)
             else:
                 kid = self._key_ids.get(key)
                 if kid is None:
                     kid = self._key_ids[key] = len(self._key_table)
                     self._key_table.append(key)
-                self._keys.append(kid)
+                self._keys.append(-2 - kid)
             if code == _DELTA_CODE:
                 self.delta_count += 1
                 if self.first_delta is None:
@@ -188,7 +192,9 @@ class Session:
         if index >= len(self._keys):
             return None
         kid = self._keys[index]
-        return None if kid < 0 else self._key_table[kid]
+        if kid >= 0:
+            return kid
+        return None if kid == -1 else self._key_table[-2 - kid]
 
     def is_delta(self, index: int) -> bool:
         return index < len(self._kinds) and self._kinds[index] == _DELTA_CODE

@@ -181,10 +181,10 @@ class Block:
 class Item:
     """One entry of ``response.output``."""
 
-    __slots__ = ("output_index", "id", "type", "status", "data", "blocks", "phase", "added_event", "done_event", "placeholder", "partial_images", "structure")
+    __slots__ = ("position", "id", "type", "status", "data", "blocks", "phase", "added_event", "done_event", "placeholder", "partial_images", "structure")
 
-    def __init__(self, output_index: int, item_id: str = "", item_type: str = "", placeholder: bool = False) -> None:
-        self.output_index = output_index
+    def __init__(self, position: int, item_id: str = "", item_type: str = "", placeholder: bool = False) -> None:
+        self.position = position  # its place in the stream's output (the protocol's own index of it)
         self.id = item_id
         self.type = item_type
         self.status = ""
@@ -213,33 +213,6 @@ class Item:
     def name(self) -> str:
         v = self.data.get("name")
         return v if isinstance(v, str) else ""
-
-    def summary(self) -> dict[str, Any]:
-        """The item as `print --json` reports it."""
-        out: dict[str, Any] = {"output_index": self.output_index, "id": self.id, "type": self.type, "status": self.status or None}
-        blocks = self.ordered_blocks()
-        if self.type == "message":
-            out["text"] = self.text_of("output_text")
-            refusal = self.text_of("refusal")
-            if refusal or any(b.kind == "refusal" for b in blocks):
-                out["refusal"] = refusal
-            annotations = [a for b in blocks for a in b.annotations]
-            if annotations:
-                out["annotations"] = annotations
-        elif self.type == "reasoning":
-            out["summary"] = [b.text for b in blocks if b.kind == "summary_text"]
-            reasoning = [b.text for b in blocks if b.kind == "reasoning_text"]
-            if reasoning:
-                out["reasoning_text"] = reasoning
-        for kind in ("arguments", "input", "code"):
-            if any(b.kind == kind for b in blocks):
-                out[kind] = self.text_of(kind)
-        for key in ("name", "call_id", "server_label"):
-            if isinstance(self.data.get(key), str):
-                out[key] = self.data[key]
-        if self.partial_images:
-            out["partial_images"] = self.partial_images
-        return out
 
 
 _KIND_RANK = {"summary_text": 0, "reasoning_text": 1}
@@ -289,6 +262,13 @@ class StreamState:
     def ordered_items(self) -> list[Item]:
         return [self.items[k] for k in sorted(self.items)]
 
+    def item_summary(self, item: Item) -> dict[str, Any]:
+        """One item as ``print --json`` reports it (a protocol's state says it in its own words)."""
+        out: dict[str, Any] = {"position": item.position, "id": item.id, "type": item.type, "status": item.status or None}
+        for block in item.ordered_blocks():
+            out.setdefault("blocks", []).append({"kind": block.kind, "text": block.text})
+        return out
+
     def holds(self, item: Item) -> bool:
         """Whether ``item``'s text must wait before it is printed as it streams (``--plain``): a protocol that
         interleaves several answers on the wire holds the later ones until the earlier have finished."""
@@ -308,7 +288,7 @@ class StreamState:
             "usage": self.usage,
             "error": self.error,
             "incomplete_details": self.response.get("incomplete_details"),
-            "output": [item.summary() for item in self.ordered_items()],
+            "output": [self.item_summary(item) for item in self.ordered_items()],
         }
 
     def text(self) -> str:

@@ -280,7 +280,7 @@ def test_items_per_choice_and_tool_call():
     items = st.ordered_items()
     assert [(i.type, i.data["choice"], i.id) for i in items] == [("message", 0, "choice 0"), ("message", 1, "choice 1")]
     # output indexes follow first appearance (choice 1's text came first), the display groups by choice
-    assert [i.output_index for i in items] == [1, 0]
+    assert [i.position for i in items] == [1, 0]
     assert all(i.status == "stop" for i in items)
     texts = {c: "".join(ch["delta"].get("content", "") for p in _payloads(FIXTURES / "n2-interleaved.sse") for ch in p["choices"] if ch["index"] == c) for c in (0, 1)}
     assert [i.text_of("output_text") for i in items] == [texts[0], texts[1]]
@@ -417,7 +417,7 @@ def test_no_cascades():
         + chunk(tool_calls=[{"index": 0, "function": {"arguments": "{}"}}]) + chunk(finish="tool_calls") + DONE
     found = check_events(events_of(text))
     assert [(a.rule, a.index) for a in found] == [("tool-call-no-id", 0)] and "function.name" in found[0].message
-    assert found[0].output_index == 0 and found[0].item_id == "call_1"
+    assert found[0].position == 0 and found[0].item_id == "call_1"
 
 
 def test_no_finish_reason_names_each_open_choice():

@@ -210,7 +210,7 @@ def compare_final(response: Any, state: ResponseState) -> None:
         assert state.error is not None
         assert (state.error.get("code"), state.error.get("message")) == (response.error.code, response.error.message)
     ours = state.ordered_items()
-    assert [i.output_index for i in ours] == list(range(len(ours)))
+    assert [i.position for i in ours] == list(range(len(ours)))
     assert [our_item_view(i) for i in ours] == [sdk_item_view(i) for i in response.output]
     for mine, theirs in zip(ours, response.output):
         assert (mine.status or None) == getattr(theirs, "status", None), mine.id

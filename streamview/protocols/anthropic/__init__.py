@@ -73,7 +73,7 @@ class Anthropic(Protocol):
     )
     events = EVENTS
     vocabulary = ("anthropic", "message_start", "content_block", "message_delta", "message_stop", "input_json_delta",
-                  "stop_reason", "cache_creation")
+                  "citations_delta", "signature_delta", "thinking_delta")
     terminal_hint = "message_stop or an error event"
     failed_what = "message"
     usage_hint = "comes with message_start"

@@ -135,7 +135,7 @@ def content_entry(item: Item) -> dict[str, Any]:
     """One content block of ``final()``, in the API's own shape (its ``type``), the texts assembled."""
     d = item.data
     btype = d.get("type") if isinstance(d.get("type"), str) else (item.type or None)
-    out: dict[str, Any] = {"index": item.output_index, "type": btype, "status": item.status or None}
+    out: dict[str, Any] = {"index": item.position, "type": btype, "status": item.status or None}
     blocks = item.blocks
     text = blocks.get(("text",))
     if item.type == "message" or text is not None:

@@ -40,8 +40,9 @@ class Chat(Protocol):
     rules = ("after-done", "no-done", "tool-call-no-id", "mixed-ids", "no-finish-reason", "bad-sse", "bad-json",
              "unknown-event")
     events = EVENTS
-    vocabulary = ("chat", "choices", "chat.completion", "chatcmpl", "[DONE]", "finish_reason", "tool_calls",
-                  "include_usage", "reasoning_content")
+    # ("choices" as a field name, quoted: argparse's choices= is not this protocol's)
+    vocabulary = ("chat", '"choices"', "'choices'", "chat.completion", "chatcmpl", "[DONE]", "finish_reason",
+                  "tool_calls", "include_usage", "reasoning_content")
     sentinels = (DONE,)
     terminal_hint = "data: [DONE] or an error"
     failed_what = "stream"

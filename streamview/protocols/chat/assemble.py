@@ -213,7 +213,7 @@ _TYPE_RANK = {"reasoning": 0, "message": 1}
 
 
 def _display_order(item: Item) -> tuple[int, int, int]:
-    return (_int(item.data.get("choice"), 0), _TYPE_RANK.get(item.type, 2), item.output_index)
+    return (_int(item.data.get("choice"), 0), _TYPE_RANK.get(item.type, 2), item.position)
 
 
 class ChatAssembler:
@@ -287,7 +287,7 @@ class ChatAssembler:
         if choice.finish_reason is not None:  # a fragment after its choice finished: it finished too
             item.status = choice.finish_reason
             item.data["finish_reason"] = choice.finish_reason
-        st.items[item.output_index] = item
+        st.items[item.position] = item
         st.structure += 1
         return item
 

@@ -30,8 +30,8 @@ class ChatChecker:
         self._tools: set[tuple[int, int]] = set()
 
     def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
-             output_index: int | None = None, item_id: str | None = None) -> None:
-        a = Anomaly(rule, ev.index, None, message, severity, item_id, output_index)
+             position: int | None = None, item_id: str | None = None) -> None:
+        a = Anomaly(rule, ev.index, None, message, severity, item_id, position)
         out.append(a)
         self.anomalies.append(a)
 
@@ -143,13 +143,13 @@ class ChatChecker:
 def _where_message(state: Any, idx: int) -> dict:
     choice = getattr(state, "choices", {}).get(idx)
     items = choice.items() if choice is not None else []
-    return {"output_index": items[0].output_index, "item_id": items[0].id} if items else {}
+    return {"position": items[0].position, "item_id": items[0].id} if items else {}
 
 
 def _where_tool(state: Any, key: tuple[int, int]) -> dict:
     choice = getattr(state, "choices", {}).get(key[0])
     item = choice.tools.get(key[1]) if choice is not None else None
-    return {"output_index": item.output_index, "item_id": item.id or None} if item is not None else {}
+    return {"position": item.position, "item_id": item.id or None} if item is not None else {}
 
 
 def check_events(events: list[StreamEvent]) -> list[Anomaly]:

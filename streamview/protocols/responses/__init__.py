@@ -12,6 +12,7 @@ from ..unknown import describe_plain
 from .events import EVENTS, PREFIX
 
 _TEXT_KEYS = ("delta", "text", "arguments", "refusal", "code", "input", "content")
+_LABEL_KIND: dict[str, tuple[str, str]] = {}  # event type -> (label, kind): the same for every event of a type
 
 
 class ResponsesLive(_openai.OpenAILive):
@@ -36,8 +37,9 @@ class Responses(Protocol):
              "index-mismatch", "no-terminal", "multiple-terminal", "after-terminal", "final-mismatch", "bad-json",
              "bad-sse", "unknown-event")
     events = EVENTS
-    vocabulary = ("responses", "response.", "output_item", "content_part", "output_index", "content_index",
-                  "summary_index", "sequence_number", "response.completed", "response.created")
+    # ("response." is the prefix of its event types: as a string literal, so that code may still name a response)
+    vocabulary = ("responses", '"response.', "'response.", "output_item", "content_part", "output_index",
+                  "content_index", "summary_index", "response.completed", "response.created")
     sequence_field = "sequence_number"
     announce = False  # the first protocol streamview read: its summaries have always gone without its name
     terminal_hint = "completed, failed or incomplete"
@@ -74,15 +76,19 @@ class Responses(Protocol):
         if shape[0] != "event":
             return describe_plain(ev)[:3]
         etype = shape[2]
-        spec = EVENTS.get(etype)
-        kind = spec.kind if spec is not None else (DELTA if etype.endswith(".delta") else UNKNOWN)
+        label_kind = _LABEL_KIND.get(etype)
+        if label_kind is None:
+            spec = EVENTS.get(etype)
+            kind = spec.kind if spec is not None else (DELTA if etype.endswith(".delta") else UNKNOWN)
+            label_kind = (etype.removeprefix(PREFIX), kind)
+            if len(_LABEL_KIND) < 4096:
+                _LABEL_KIND[etype] = label_kind
         p = ev.payload
-        key = None
         if p.__class__ is dict:
             idx = p.get("output_index")
             if idx.__class__ is int:
-                key = idx
-        return etype.removeprefix(PREFIX), kind, key
+                return label_kind[0], label_kind[1], idx
+        return label_kind[0], label_kind[1], None
 
     def describe(self, ev) -> Description:
         if ev._shape[0] != "event":

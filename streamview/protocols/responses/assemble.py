@@ -23,6 +23,33 @@ class ResponseState(StreamState):
     protocol = "responses"
     placeholder_note = "never announced by output_item.added"
 
+    def item_summary(self, item: Item) -> dict[str, Any]:
+        """An output item as `print --json` reports it (the shape of the response's ``output`` list)."""
+        out: dict[str, Any] = {"output_index": item.position, "id": item.id, "type": item.type, "status": item.status or None}
+        blocks = item.ordered_blocks()
+        if item.type == "message":
+            out["text"] = item.text_of("output_text")
+            refusal = item.text_of("refusal")
+            if refusal or any(b.kind == "refusal" for b in blocks):
+                out["refusal"] = refusal
+            annotations = [a for b in blocks for a in b.annotations]
+            if annotations:
+                out["annotations"] = annotations
+        elif item.type == "reasoning":
+            out["summary"] = [b.text for b in blocks if b.kind == "summary_text"]
+            reasoning = [b.text for b in blocks if b.kind == "reasoning_text"]
+            if reasoning:
+                out["reasoning_text"] = reasoning
+        for kind in ("arguments", "input", "code"):
+            if any(b.kind == kind for b in blocks):
+                out[kind] = item.text_of(kind)
+        for key in ("name", "call_id", "server_label"):
+            if isinstance(item.data.get(key), str):
+                out[key] = item.data[key]
+        if item.partial_images:
+            out["partial_images"] = item.partial_images
+        return out
+
 
 class ResponseAssembler(TableAssembler):
     """Folds Responses API events into a ``ResponseState``. ``feed`` is O(1) per delta."""
@@ -125,7 +152,7 @@ class ResponseAssembler(TableAssembler):
             return
         item = self._item_for(ev, p, str(data.get("type", "")))
         item.done_event = ev.index
-        self._fill_from(item, item.output_index, data)
+        self._fill_from(item, item.position, data)
         self.state.structure += 1
 
     def _fill_from(self, item: Item | None, idx: int, data: dict) -> None:
@@ -336,7 +363,7 @@ def assemble(events: Iterable[StreamEvent]) -> ResponseState:
 class _Cursor:
     """Where ``assemble_prefix`` is in one block of the state it replays from."""
 
-    __slots__ = ("output_index", "block", "chunks", "k", "n", "r", "runs")
+    __slots__ = ("position", "block", "chunks", "k", "n", "r", "runs")
 
 
 def assemble_prefix(events: list[StreamEvent], built: ResponseState) -> ResponseState:
@@ -369,7 +396,7 @@ def assemble_prefix(events: list[StreamEvent], built: ResponseState) -> Response
         for b in item.blocks.values():
             if b._runs and len(b.chunks):
                 cur = _Cursor()
-                cur.output_index, cur.block, cur.chunks = item.output_index, b, iter(b.chunks)
+                cur.position, cur.block, cur.chunks = item.position, b, iter(b.chunks)
                 cur.k, cur.n, cur.r, cur.runs = 0, len(b.chunks), 0, b._runs
                 put(cur)
 
@@ -383,7 +410,7 @@ def assemble_prefix(events: list[StreamEvent], built: ResponseState) -> Response
         previous = i if i.__class__ is int else None
         waiting = pending.pop(i, None)
         if waiting is not None and waiting.__class__ is _Cursor and ev.type in REPLAYABLE and ev.kind == "event":
-            item = items.get(waiting.output_index)
+            item = items.get(waiting.position)
             b = waiting.block
             if item is not None and b.key in item.blocks:
                 st.events += 1

@@ -54,8 +54,8 @@ class Checker:
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
-             item_id: str | None = None, output_index: int | None = None) -> Anomaly:
-        a = Anomaly(rule, ev.index, ev.seq, message, severity, item_id, output_index)
+             item_id: str | None = None, position: int | None = None) -> Anomaly:
+        a = Anomaly(rule, ev.index, ev.seq, message, severity, item_id, position)
         out.append(a)
         self.anomalies.append(a)
         return a
@@ -176,10 +176,10 @@ class Checker:
         if not isinstance(idx, int):
             return
         if idx in self._items:
-            self._add(out, ev, "index-mismatch", f"output_index {idx} is already used by {self._items[idx].id}", item_id=item_id, output_index=idx)
+            self._add(out, ev, "index-mismatch", f"output_index {idx} is already used by {self._items[idx].id}", item_id=item_id, position=idx)
             return
         if idx != len(self._items):
-            self._add(out, ev, "index-mismatch", f"output_index {idx} but {len(self._items)} item(s) were added before it (expected {len(self._items)})", item_id=item_id, output_index=idx)
+            self._add(out, ev, "index-mismatch", f"output_index {idx} but {len(self._items)} item(s) were added before it (expected {len(self._items)})", item_id=item_id, position=idx)
         track = self._items[idx] = _ItemTrack(item_id, idx)
         for key in self._early_parts.pop(idx, ()):
             track.parts[key] = "added"  # already reported as before-added: not again for each of its events
@@ -197,20 +197,20 @@ class Checker:
         track = self._items.get(idx) if idx is not None else None
         if item_id and idx is not None and self._ids.get(item_id, idx) != idx:
             at = self._ids[item_id]
-            self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {at}, this event says {idx}", item_id=item_id, output_index=idx)
+            self._add(out, ev, "index-mismatch", f"item {item_id} was added at output_index {at}, this event says {idx}", item_id=item_id, position=idx)
             track = self._items[at]  # the id names the item: go on with it, nothing more to report
             return None if track.done else (track, track.at)
         if track is None:
-            self._add(out, ev, "before-added", f"an event for output_index {idx} before its output_item.added", item_id=item_id, output_index=idx)
+            self._add(out, ev, "before-added", f"an event for output_index {idx} before its output_item.added", item_id=item_id, position=idx)
             spec = _PART_EVENTS.get(ev.type)
             if idx is not None and spec is not None and spec[1] == "added":
                 self._early_parts.setdefault(idx, set()).add(self._part_key(spec[0], p))
             return None
         if item_id and track.id and item_id != track.id:
-            self._add(out, ev, "index-mismatch", f"output_index {idx} is item {track.id}, this event names {item_id}", item_id=item_id, output_index=idx)
+            self._add(out, ev, "index-mismatch", f"output_index {idx} is item {track.id}, this event names {item_id}", item_id=item_id, position=idx)
             return None
         if track.done:
-            self._add(out, ev, "after-done", f"{ev.type} after output_item.done of {track.id or idx}", item_id=track.id, output_index=idx)
+            self._add(out, ev, "after-done", f"{ev.type} after output_item.done of {track.id or idx}", item_id=track.id, position=idx)
             return None
         return track, track.at
 
@@ -233,7 +233,7 @@ class Checker:
         if role == "delta" and (status == "added" or (status is None and kind not in ("content", "summary"))):
             return  # a delta of an open part: the common case, nothing to report
         label = f"{kind} part {key[1]}" if kind in ("content", "summary") else kind
-        where = dict(item_id=track.id, output_index=idx)
+        where = dict(item_id=track.id, position=idx)
         if role == "added":
             if status == "early":
                 track.parts[key] = "added"
@@ -270,13 +270,13 @@ class Checker:
         idx = p["output_index"]
         item = p.get("item") if isinstance(p.get("item"), dict) else {}
         if item.get("id") and track.id and item.get("id") != track.id:
-            self._add(out, ev, "index-mismatch", f"output_item.done names {item.get('id')}, output_index {idx} is {track.id}", item_id=track.id, output_index=idx)
+            self._add(out, ev, "index-mismatch", f"output_item.done names {item.get('id')}, output_index {idx} is {track.id}", item_id=track.id, position=idx)
         assembled = state.items.get(idx)
         if assembled is not None:
             for key, message in _compare_item(item, assembled):
                 if (idx, key) not in self._reported:
                     self._reported.add((idx, key))
-                    self._add(out, ev, "done-mismatch", f"output_item.done {message}", item_id=track.id, output_index=idx)
+                    self._add(out, ev, "done-mismatch", f"output_item.done {message}", item_id=track.id, position=idx)
         track.done = True
 
     def _final(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
@@ -293,12 +293,12 @@ class Checker:
             if not isinstance(final, dict):
                 continue
             if final.get("id") != built.id or final.get("type") != built.type:
-                self._add(out, ev, "final-mismatch", f"output[{i}] is {final.get('type')} {final.get('id')}, the stream built {built.type} {built.id}", item_id=built.id, output_index=i)
+                self._add(out, ev, "final-mismatch", f"output[{i}] is {final.get('type')} {final.get('id')}, the stream built {built.type} {built.id}", item_id=built.id, position=i)
                 continue
             for key, message in _compare_item(final, built):
-                if (built.output_index, key) not in self._reported:
-                    self._reported.add((built.output_index, key))
-                    self._add(out, ev, "final-mismatch", f"output[{i}] {message}", item_id=built.id, output_index=i)
+                if (built.position, key) not in self._reported:
+                    self._reported.add((built.position, key))
+                    self._add(out, ev, "final-mismatch", f"output[{i}] {message}", item_id=built.id, position=i)
 
 
 def _part_text(part: Any) -> str | None:
