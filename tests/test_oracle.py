@@ -43,7 +43,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "responses"
 SEEDS = ROOT / "streamview" / "examples"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.sse"))
 # the Responses API seeds (the examples of the other protocols are held to their own SDKs in tests/test_protocols.py)
-TRANSCRIPTS = FIXTURE_FILES + [p for p in sorted(SEEDS.glob("*.sse")) if not p.name.startswith(("chat-", "anthropic-"))]
+TRANSCRIPTS = FIXTURE_FILES + [p for p in sorted(SEEDS.glob("*.sse")) if not p.name.startswith(("chat-", "anthropic-", "gemini-"))]
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 

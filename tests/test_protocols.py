@@ -116,7 +116,7 @@ def test_every_fixture_sniffs_as_its_protocol(folder):
 
 
 def test_the_bundled_examples_sniff_as_their_protocol():
-    expected = {"o4-mini-hello.sse": "responses", "gpt-4.1-nano-hello.sse": "responses", "chat-tool-calls.sse": "chat", "anthropic-thinking.sse": "anthropic"}
+    expected = {"o4-mini-hello.sse": "responses", "gpt-4.1-nano-hello.sse": "responses", "chat-tool-calls.sse": "chat", "anthropic-thinking.sse": "anthropic", "gemini-thinking.sse": "gemini"}
     assert {p.name for p in EXAMPLES.glob("*.sse")} == set(expected)
     for name, protocol in expected.items():
         assert model_of(EXAMPLES / name).protocol == protocol
@@ -375,7 +375,7 @@ def test_unknown_protocol_through_the_cli(tmp_path):
     path.write_text("".join(f'data: {{"token": "t{i}"}}\n\n' for i in range(7)))
     out = cli("print", str(path))
     assert out.returncode == 2 and out.stdout == b""
-    assert out.stderr.decode().strip() == "streamview: unknown protocol: 7 events, none of them Responses API, Chat Completions or Anthropic Messages events; nothing assembled (--protocol forces one)"
+    assert out.stderr.decode().strip() == f"streamview: unknown protocol: 7 events, none of them {protocols.titles()} events; nothing assembled (--protocol forces one)"
     data = json.loads(cli("print", "--json", str(path)).stdout)
     assert data["protocol"] == "unknown" and data["note"] == UNKNOWN_NOTE and data["events"] == 7
     out = cli("check", str(path))
@@ -432,7 +432,7 @@ def test_plain_keeps_interleaved_choices_apart():
 
 
 def test_demo_plays_the_new_examples():
-    for name, protocol in (("chat-tool-calls", "chat"), ("anthropic-thinking", "anthropic")):
+    for name, protocol in (("chat-tool-calls", "chat"), ("anthropic-thinking", "anthropic"), ("gemini-thinking", "gemini")):
         out = cli("demo", name, "--plain", "--instant")
         assert out.returncode == 0, out.stderr
         assert out.stdout == cli("print", str(EXAMPLES / f"{name}.sse")).stdout != b""
@@ -448,7 +448,7 @@ def test_protocol_names_agree():
 
 
 # -- the panes -----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking"])
+@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking", "gemini-thinking"])
 async def test_the_panes_show_each_protocols_metadata(name):
     from tests.conftest import make_app, screen_text, wait_until
 
@@ -468,6 +468,9 @@ async def test_the_panes_show_each_protocols_metadata(name):
         assert f"input       {usage['prompt_tokens']}" in text and f"total       {usage['total_tokens']}" in text
         for call in data["choices"][0]["tool_calls"]:
             assert call["name"] in text
+    elif data["protocol"] == "gemini":
+        assert "Google Gemini" in text and "STOP" in text
+        assert f"total       {data['usage']['total_tokens']}" in text
     else:
         assert "Anthropic Messages" in text
         assert f"stop        {data['stop_reason']}" in text
