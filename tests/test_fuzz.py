@@ -43,8 +43,17 @@ from streamview.sse import SSEParser
 from tests.conftest import make_app, message_stream, screen_segment_texts, sse, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-# Responses API transcripts (the examples of other protocols, chat-* and anthropic-*, have their own tests)
-SEEDS = sorted(p for p in (ROOT / "streamview" / "examples").glob("*.sse") if not p.name.startswith(("chat-", "anthropic-"))) + sorted((ROOT / "tests" / "fixtures" / "responses").glob("*.sse"))
+
+
+def _speaks_responses(path: Path) -> bool:
+    from streamview.protocols import sniff_events
+
+    with open(path, "rb") as fp:
+        return sniff_events(read_events(fp)[0]).name == "responses"
+
+
+# Responses API transcripts (the examples of the other protocols have their own tests): chosen by what they sniff as
+SEEDS = sorted(p for p in (ROOT / "streamview" / "examples").glob("*.sse") if _speaks_responses(p)) + sorted((ROOT / "tests" / "fixtures" / "responses").glob("*.sse"))
 BROKEN = sorted((ROOT / "tests" / "fixtures" / "broken").glob("*.sse"))
 CORPUS = [p.read_bytes() for p in SEEDS + BROKEN]
 CORPUS_NAMES = [p.name for p in SEEDS + BROKEN]

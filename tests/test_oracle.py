@@ -36,6 +36,7 @@ import pytest
 
 from streamview.protocols.responses.assemble import ResponseAssembler, ResponseState, assemble
 from streamview.events import StreamEvent
+from streamview.protocols import sniff_events
 from streamview.source import read_events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "responses"
 SEEDS = ROOT / "streamview" / "examples"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.sse"))
 # the Responses API seeds (the examples of the other protocols are held to their own SDKs in tests/test_protocols.py)
-TRANSCRIPTS = FIXTURE_FILES + [p for p in sorted(SEEDS.glob("*.sse")) if not p.name.startswith(("chat-", "anthropic-", "gemini-"))]
+TRANSCRIPTS = FIXTURE_FILES + [p for p in sorted(SEEDS.glob("*.sse")) if sniff_events(read_events(open(p, "rb"))[0]).name == "responses"]
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
