@@ -13,7 +13,7 @@ from typing import AsyncIterator, BinaryIO, Callable
 
 from streamview.events import StreamEvent
 from streamview.live import LiveSource
-from streamview.source import CHUNK, EventReader, SourceError
+from streamview.source import CHUNK, EventReader, SourceError, framing_of
 from streamview.sse import Frame, TranscriptMeta
 
 DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
@@ -57,7 +57,8 @@ class Player:
         self.eof = False
         self.read_error: str | None = None
         self.finished = False
-        self._reader = EventReader(clock=live.elapsed if live is not None else None, on_frame=on_frame)
+        self._reader = EventReader(clock=live.elapsed if live is not None else None, on_frame=on_frame,
+                                   framing=framing_of(protocol))
         self._wake = asyncio.Event()
         self._steps = 0
         self._skip = False

@@ -1,24 +1,32 @@
 """Serving a transcript as the endpoint of its protocol (sniffed from its events, or given): ``POST`` on the route
-that protocol's SDK calls (``Protocol.serve``) answers ``text/event-stream`` with the transcript's events at their
-recorded timing, and any other path is a 404 with a JSON error, in the shape that SDK reads, that names the route.
-Built on the standard library's ``http.server``; the request body is read and ignored, and no request header is
-ever logged."""
+that protocol's SDK calls (``Protocol.serve``) answers with the transcript's events at their recorded timing, and
+any other path is a 404 with a JSON error, in the shape that SDK reads, that names the route.
+
+Each request plays the transcript through the same ``Player`` the UI uses (its pacing: recorded ``: t=`` times,
+scaled by ``--speed``, or a steady pace for a transcript without timing), and writes each event's lines as they
+were read (the framing's own line endings). Comment lines are left out for a protocol whose SDK cannot read them
+(``ServeRoute.comments``). Built on the standard library's ``http.server``, one thread a request; the request body
+is read and ignored, and no request header is ever logged."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO, Callable
 
-from streamview.events import parse_frame
+from streamview.events import StreamEvent
+from streamview.framing import FRAMINGS
 from streamview.protocols import Sniffer, get, registered
 from streamview.protocols.base import Protocol, ServeRoute
-from streamview.source import CHUNK, iter_chunks, open_transcript
-from streamview.sse import Frame, SSEParser
+from streamview.source import CHUNK, EventReader, framing_of, iter_chunks, open_transcript
+from streamview.sse import Frame
 
-from .player import DEFAULT_PACE
+from .player import Player
 
 class AnyRoute(ServeRoute):
     """The route of a transcript of no known protocol: every route a registered protocol answers."""
@@ -46,31 +54,61 @@ def route_of(proto: Protocol) -> ServeRoute:
     return AnyRoute()
 
 
-def load_frames(path: str) -> list[Frame]:
-    """The transcript's frames with their raw lines (streamview's own header comments are not frames)."""
-    parser = SSEParser(keep_raw=True)
-    frames: list[Frame] = []
-    with open_transcript(path) as fp:
-        for chunk in iter_chunks(fp, CHUNK):
-            frames.extend(parser.feed(chunk))
-    frames.extend(parser.finish())
-    return frames
+def transcript_opener(path: str) -> Callable[[], BinaryIO]:
+    """A way to open the transcript once per request: the file again each time, or stdin's bytes read once."""
+    if path == "-":
+        data = open_transcript(path).read()
+        return lambda: io.BytesIO(data)
+    open_transcript(path).close()  # a missing file or a directory is a one-line error now, not at the first request
+    return lambda: open_transcript(path)
 
 
-def sniff_frames(frames: list[Frame]) -> Protocol:
-    """The protocol of a transcript's frames (``protocols.Sniffer`` over the events they parse to)."""
+def sniff_transcript(fp: BinaryIO) -> Protocol:
+    """The protocol of a transcript (``protocols.Sniffer`` over its events, read until it decides)."""
     sniffer = Sniffer()
-    for i, frame in enumerate(frames):
-        if sniffer.feed(parse_frame(frame, i)) is not None:
-            break
+    reader = EventReader()
+    with fp:
+        for chunk in iter_chunks(fp, CHUNK):
+            for ev in reader.feed(chunk):
+                if sniffer.feed(ev) is not None:
+                    return sniffer.finish()
+        for ev in reader.finish():
+            if sniffer.feed(ev) is not None:
+                break
     return sniffer.finish()
 
 
+def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol: str | None, comments: bool = True) -> None:
+    """Play the transcript ``fp`` through a ``Player`` and ``write`` each event's lines as read, at the player's
+    pace (blocking: the calling thread runs the player's event loop). ``comments``: comment lines are written."""
+    wire: dict[int, bytes] = {}  # an event's lines, from when it is read until it is played
+    wire_end = FRAMINGS[framing_of(protocol)].wire_end
+
+    def keep(frame: Frame, ev: StreamEvent) -> None:
+        if comments or frame.kind != "comment":
+            wire[ev.index] = (frame.raw + wire_end(frame)).encode("utf-8")
+
+    def emit(ev: StreamEvent) -> None:
+        data = wire.pop(ev.index, None)
+        if data is not None:
+            write(data)
+
+    player = Player(fp, on_frame=keep, speed=speed, protocol=protocol)
+    try:
+        asyncio.run(player.run(emit, until_finished=True))
+    finally:
+        fp.close()
+    if player.read_error:
+        raise OSError(player.read_error)
+
+
 def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None) -> ThreadingHTTPServer:
-    frames = load_frames(path)
-    proto = get(protocol) if protocol else sniff_frames(frames)
+    opener = transcript_opener(path)
+    proto = get(protocol) if protocol else sniff_transcript(opener())
+    known = protocol or (proto.name if proto.serve is not None else None)
     route = route_of(proto)
     answers = route.describe_paths()
+    media_type = FRAMINGS[framing_of(known)].media_type
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "streamview-serve"
@@ -98,24 +136,23 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 self._json(404, route.error_body(f"no route {self.path}: this server answers {answers} ({proto.title} transcript)", 404))
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Content-Type", media_type)
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.send_header(route.request_id_header, f"req_streamview_serve_{int(time.time() * 1000)}")
             self.end_headers()
             self.close_connection = True
-            start = time.monotonic()
+
+            def write(data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
+
             try:
-                for i, frame in enumerate(frames):
-                    t = frame.t if frame.t is not None else i * DEFAULT_PACE
-                    delay = start + t / speed - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                    end = "\n" if frame.truncated else "\n\n"
-                    self.wfile.write((frame.raw + end).encode("utf-8"))
-                    self.wfile.flush()
+                play_to(write, opener(), speed, known, route.comments)
             except (BrokenPipeError, ConnectionResetError):
                 return
+            except OSError:
+                return  # the transcript could not be read again: the stream ends where it could not go on
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.protocol = proto.name  # type: ignore[attr-defined]

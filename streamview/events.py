@@ -267,7 +267,12 @@ def _event(index: int, kind: str, name: str, etype: str, data: str | bytes, t: f
     seq_is_index = seq is index
     if seq_is_index:
         seq = None
-    ev._shape = _shape(kind, name, etype, False, from_data, seq_is_index)
+    # _shape(kind, name, etype, False, from_data, seq_is_index), its lookup inline (this runs once per event)
+    key = (kind, name, etype, False, from_data, seq_is_index)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _shape(*key)
+    ev._shape = shape
     ev._aux = None if (payload is None and seq is None and error is None) else (payload, seq, error)
     return ev
 
@@ -284,11 +289,12 @@ def parse_frame(frame: Frame, index: int, lines: array | None = None) -> StreamE
         return _event(index, kind, frame.event, ": comment", frame.text, frame.t, line, None, None, None, False)
     if kind == "junk":
         count = "line" if frame.count == 1 else f"{frame.count} lines"
-        error = f"{count} at line {frame.line} not SSE (no known field name)"
+        error = f"{count} at line {frame.line} {frame.why or 'not SSE (no known field name)'}"
         if frame.truncated:
             error += "; input ended mid-line"
         return _event(index, kind, frame.event, "? not SSE", frame.text, frame.t, line, None, None, error, False)
-    return _parse_event(index, kind, frame.event, frame.data, frame.t, line, frame.no_data, frame.truncated)
+    cut = (frame.why or _CUT) if frame.truncated else ""
+    return _parse_event(index, kind, frame.event, frame.data, frame.t, line, frame.no_data, cut)
 
 
 def parse_record(rec: tuple, index: int, lines: array | None = None) -> StreamEvent:
@@ -298,20 +304,26 @@ def parse_record(rec: tuple, index: int, lines: array | None = None) -> StreamEv
     if lines is not None and len(lines) == index:
         lines.append(line)
         line = lines
-    return _parse_event(index, "event", rec[0], rec[1], rec[4], line, rec[6], False)
+    return _parse_event(index, "event", rec[0], rec[1], rec[4], line, rec[6], "")
+
+
+_CUT = "event cut off at end of input (no blank line after it)"
 
 
 def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, line: Any, no_data: bool,
-                 truncated: bool) -> StreamEvent:
+                 cut: str) -> StreamEvent:
+    """The event for one decoded record; ``cut``: why the end of input cut it off (empty: it was not)."""
     etype = name
     payload = None
     seq = None
     error = None
     from_data = False
     packed = _pack(data)  # before the payload exists: a long event's text is not held three times at once
+    if _WORDS is None:
+        _words()  # the sentinels and the sequence fields the protocols declare, read once
     if no_data:
         error = "event with no data: field (a WHATWG client would not dispatch it)"
-    elif data in (_SENTINELS if _SENTINELS is not None else _words()[1]):
+    elif len(data) <= _SENTINEL_LEN and data in _SENTINELS:  # type: ignore[operator]
         etype = data  # a protocol's sentinel ("data: X" that is not JSON but a signal): its type is itself
     else:
         try:
@@ -331,8 +343,7 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
                     seq = _other_seq(payload) if _SEQ_MORE else None
                 elif seq == index:
                     seq = index  # not stored: the event's index says it
-    if truncated:
-        cut = "event cut off at end of input (no blank line after it)"
+    if cut:
         error = f"{cut}; {error}" if error else cut
     return _event(index, kind, name, etype, packed, t, line, payload, seq, error, from_data)
 
@@ -341,18 +352,20 @@ _WORDS: tuple[tuple[str, ...], frozenset[str]] | None = None
 _SEQ: str | None = None  # the first field that numbers events (what the parser reads for ``seq``)
 _SEQ_MORE: tuple[str, ...] = ()  # other protocols' fields, tried when the first is not there
 _SENTINELS: frozenset[str] | None = None
+_SENTINEL_LEN = 64  # the longest sentinel (set when they are read): a longer data line is not hashed to look
 
 
 def _words() -> tuple[tuple[str, ...], frozenset[str]]:
     """What the registered protocols declare for the parser: the payload fields that number events (an event's
     ``seq``), and the data values that are sentinels, not JSON. Read from the registry once, on first use."""
-    global _WORDS, _SEQ, _SEQ_MORE, _SENTINELS
+    global _WORDS, _SEQ, _SEQ_MORE, _SENTINELS, _SENTINEL_LEN
     if _WORDS is None:
         from .protocols import sentinels, sequence_fields
 
         fields = sequence_fields()
         _SEQ, _SEQ_MORE = (fields[0] if fields else None), fields[1:]
         _SENTINELS = sentinels()
+        _SENTINEL_LEN = max(map(len, _SENTINELS), default=0)
         _WORDS = (fields, _SENTINELS)
     return _WORDS
 

@@ -144,7 +144,10 @@ def http_error_message(status: int, reason: str, body: bytes) -> str:
         err = data.get("error", data)
         if isinstance(err, dict):
             msg = err.get("message")
-            code = err.get("code") or err.get("type")
+            # the most specific name the server gives the error: a code word, else its type, else its status word
+            # (a numeric code only when there is nothing else: it repeats the HTTP status)
+            names = [v for v in (err.get("code"), err.get("type"), err.get("status")) if isinstance(v, str) and v]
+            code = names[0] if names else err.get("code")
             detail = str(msg) if msg else ""
             if code:
                 detail = f"{detail} ({code})" if detail else str(code)

@@ -22,7 +22,7 @@ from typing import Any, Hashable
 
 from . import protocols
 from .checks import Anomaly
-from .events import StreamEvent
+from .events import _UNSET, StreamEvent
 from .protocols.base import DELTA, KINDS, Description, Protocol
 from .protocols.unknown import NullAssembler, NullChecker, PendingState
 from .sse import TranscriptMeta
@@ -56,12 +56,11 @@ class Session:
     def reset(self) -> None:
         self.events: list[StreamEvent] = []  # every event (keep), or those waiting for the protocol (not keep)
         self.problems: list[StreamEvent] = []
-        self.count = 0  # events added
-        self.events_seen = 0  # of them, SSE events (not comments, not junk)
-        self.last: StreamEvent | None = None
-        self.last_event: StreamEvent | None = None
-        self.first: StreamEvent | None = None
-        self.delta_count = 0
+        self._count = 0  # events added (counted when they are not kept: ``count``)
+        self._events_seen = 0
+        self._last: StreamEvent | None = None
+        self._last_event: StreamEvent | None = None
+        self._first: StreamEvent | None = None
         self.first_delta: StreamEvent | None = None
         self.finished = False
         self._marks: dict[int, list[Anomaly]] = {}
@@ -84,6 +83,11 @@ class Session:
         return self.proto.name if self.proto is not None else None
 
     @property
+    def delta_count(self) -> int:
+        """The folded events that are deltas (counted in the kinds array when asked: a C loop, not a Python add)."""
+        return self._kinds.count(_DELTA_CODE)
+
+    @property
     def state(self) -> StreamState:
         return self.assembler.state
 
@@ -93,56 +97,115 @@ class Session:
 
     # -- folding ---------------------------------------------------------------------------------------------------
     def add(self, ev: StreamEvent) -> None:
-        self.count += 1
-        self.last = ev
-        if self.first is None:
-            self.first = ev
-        if ev._shape[0] == "event":
-            self.events_seen += 1
-            self.last_event = ev
         if ev._aux is not None and ev.error is not None:  # no _aux: no error (StreamEvent keeps it there)
             self.problems.append(ev)
+        if self.keep:  # what the counts read is the list itself
+            self.events.append(ev)
+            if self.proto is None:
+                found = self._sniffer.feed(ev)
+                if found is not None:
+                    self._decide(found)
+                return
+            self._fold(ev)
+            return
+        self._count += 1
+        self._last = ev
+        if self._first is None:
+            self._first = ev
+        if ev._shape[0] == "event":  # ev.kind, without the property call
+            self._events_seen += 1
+            self._last_event = ev
         if self.proto is None:
             self.events.append(ev)
             found = self._sniffer.feed(ev)
             if found is not None:
                 self._decide(found)
             return
-        if self.keep:
-            self.events.append(ev)
         self._fold(ev)
 
+    # what was added: read from the list when every event is kept, counted as they come when not
+    @property
+    def count(self) -> int:
+        return len(self.events) if self.keep else self._count
+
+    @property
+    def first(self) -> StreamEvent | None:
+        if self.keep:
+            return self.events[0] if self.events else None
+        return self._first
+
+    @property
+    def last(self) -> StreamEvent | None:
+        if self.keep:
+            return self.events[-1] if self.events else None
+        return self._last
+
+    @property
+    def events_seen(self) -> int:
+        """Of the events added, the SSE events (not comments, not junk)."""
+        if self.keep:
+            return sum(1 for ev in self.events if ev._shape[0] == "event")
+        return self._events_seen
+
+    @property
+    def last_event(self) -> StreamEvent | None:
+        """The last SSE event added (not a comment, not junk)."""
+        if self.keep:
+            return next((ev for ev in reversed(self.events) if ev._shape[0] == "event"), None)
+        return self._last_event
+
     def _fold(self, ev: StreamEvent) -> None:
-        if self.describes:
-            _label, kind, key = self.proto.classify(ev)  # type: ignore[union-attr]
-            code = _KIND_CODE[kind]
-            self._kinds.append(code)
-            # the key: an int key (a position) as itself, None as -1, any other as -2 - its place in the table
-            if key.__class__ is int and 0 <= key < _INT_KEYS:
-                self._keys.append(key)
-            elif key is None:
-                self._keys.append(-1)
-            else:
-                kid = self._key_ids.get(key)
-                if kid is None:
-                    kid = self._key_ids[key] = len(self._key_table)
-                    self._key_table.append(key)
-                self._keys.append(-2 - kid)
-            if code == _DELTA_CODE:
-                self.delta_count += 1
-                if self.first_delta is None:
-                    self.first_delta = ev
-        self.assembler.feed(ev)
-        if self.check:
-            self.checker.feed(ev, self.assembler.state)
-        # folded: keep the event's data, not its parsed payload (it is parsed again when a pane asks for it)
-        ev.release_payload()
+        """Fold one event (``_decide`` replaces this with ``_folder()``'s closure once the protocol is known)."""
+        raise AssertionError("folding before the protocol is decided")
+
+    def _folder(self):
+        """The fold of one event for the decided protocol, as a closure over everything it touches (this runs once
+        per event: locals, not attribute lookups): classify it into the arrays, feed the assembler and the checker,
+        then let go of its parsed payload (it is parsed again when a pane asks for it)."""
+        classify = self.proto.classify  # type: ignore[union-attr]
+        assembler = self.assembler
+        feed = assembler.feed
+        check = self.checker.feed if self.check else None
+        describes = self.describes
+        kinds_append, keys_append = self._kinds.append, self._keys.append
+        key_ids, key_table = self._key_ids, self._key_table
+        codes, delta, int_keys, unset = _KIND_CODE, _DELTA_CODE, _INT_KEYS, _UNSET
+        session = self
+
+        def fold(ev: StreamEvent) -> None:
+            if describes:
+                _label, kind, key = classify(ev)
+                code = codes[kind]
+                kinds_append(code)
+                # the key: an int key (a position) as itself, None as -1, any other as -2 - its place in the table
+                if key.__class__ is int and 0 <= key < int_keys:
+                    keys_append(key)
+                elif key is None:
+                    keys_append(-1)
+                else:
+                    kid = key_ids.get(key)
+                    if kid is None:
+                        kid = key_ids[key] = len(key_table)
+                        key_table.append(key)
+                    keys_append(-2 - kid)
+                if code == delta and session.first_delta is None:
+                    session.first_delta = ev
+            feed(ev)
+            if check is not None:
+                check(ev, assembler.state)
+            if ev._shape[4]:  # StreamEvent.release_payload, inline
+                a = ev._aux
+                if a is not None and a[0] is not unset:
+                    ev._aux = None if (a[1] is None and a[2] is None) else (unset, a[1], a[2])
+
+        return fold
 
     def _decide(self, proto: Protocol) -> None:
         """Set the protocol and fold the events that arrived before the decision (``events`` stays the same list:
         the raw events pane holds it)."""
         self.proto = proto
         self.assembler, self.checker = proto.assembler(), proto.checker()
+        self._fold = self._folder()
         waiting = self.events
         if not self.keep:
             self.events = []
@@ -235,9 +298,9 @@ class Session:
 def read_session(fp, protocol: str | None = None, *, check: bool = True) -> Session:
     """Headless: a transcript decoded, sniffed, assembled (and checked) as it is read, keeping no list of events
     (``print`` and ``check``)."""
-    from .source import EventReader, iter_chunks
+    from .source import EventReader, framing_of, iter_chunks
 
-    reader = EventReader()
+    reader = EventReader(framing=framing_of(protocol))
     session = Session(protocol=protocol, keep=False, check=check)
     with fp:
         for chunk in iter_chunks(fp):

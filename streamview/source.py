@@ -9,7 +9,8 @@ from array import array
 from typing import BinaryIO, Callable, Iterator
 
 from .events import StreamEvent, parse_frame, parse_record
-from .sse import Frame, SSEParser
+from .framing import DEFAULT, framer
+from .sse import Frame
 
 CHUNK = 64 * 1024
 
@@ -52,11 +53,13 @@ class EventReader:
     """Turns byte chunks into numbered ``StreamEvent``s; keeps the transcript header (``meta``).
 
     ``clock`` (live sources) stamps each event with its arrival time; ``on_frame`` sees every decoded frame with its
-    event as it is decoded, with the raw lines kept (the recorder writes them).
+    event as it is decoded, with the raw lines kept (the recorder writes them). ``framing``: how the bytes are cut
+    into events (``framing.FRAMINGS``: the protocol's, when it is known; SSE otherwise).
     """
 
-    def __init__(self, clock: Callable[[], float] | None = None, on_frame: Callable[[Frame, StreamEvent], None] | None = None) -> None:
-        self.parser = SSEParser(keep_raw=on_frame is not None)
+    def __init__(self, clock: Callable[[], float] | None = None, on_frame: Callable[[Frame, StreamEvent], None] | None = None,
+                 framing: str = DEFAULT) -> None:
+        self.parser = framer(framing, keep_raw=on_frame is not None)
         self.count = 0
         self._lines = array("q")  # each event's line number, by index (StreamEvent.line reads it)
         self.clock = clock
@@ -98,8 +101,17 @@ class EventReader:
         return out
 
 
-def read_events(fp: BinaryIO) -> tuple[list[StreamEvent], EventReader]:
-    reader = EventReader()
+def framing_of(protocol: str | None) -> str:
+    """The framing a stream known to speak ``protocol`` is read with (SSE when it is not known)."""
+    if protocol is None:
+        return DEFAULT
+    from .protocols import get
+
+    return get(protocol).framing
+
+
+def read_events(fp: BinaryIO, protocol: str | None = None) -> tuple[list[StreamEvent], EventReader]:
+    reader = EventReader(framing=framing_of(protocol))
     events: list[StreamEvent] = []
     for chunk in iter_chunks(fp):
         events.extend(reader.feed(chunk))

@@ -90,6 +90,7 @@ class Frame:
     text: str = ""  # comment text, or the first line of a junk run
     count: int = 1  # number of lines in a junk run
     raw: str = ""  # the lines as received (only when the parser keeps them, for recording)
+    why: str = ""  # a framing's own words for a junk run or a cut-off event (empty: SSE's)
 
 
 @dataclass
@@ -103,39 +104,24 @@ class TranscriptMeta:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-class SSEParser:
-    """Incremental decoder: ``feed(bytes)`` / ``feed_text(str)`` return the frames completed so far; ``finish()``
-    returns what the end of input completes (a cut-off event included).
+class LineFramer:
+    """What every line-based framer shares: bytes decoded as UTF-8 (U+FFFD for what is not), a leading BOM removed,
+    lines split by ``LineSplitter``, and what is done with a comment line (``:`` first): ``: t=`` times the next
+    event; a streamview transcript's header comments fill ``meta``; any other comment is a frame. A framer sets
+    ``_utf8``, ``_lines``, ``_started``, ``bom``, ``meta``, ``_next_t``, ``_fields`` (field lines of an event not
+    yet complete) and ``_line_no``, and reads the lines of each chunk in ``_take``."""
 
-    Lines are split by ``LineSplitter`` (httpx-sse's ``SSELineDecoder`` rules, one call per chunk). The field lines
-    are read here in one pass with the same rules as httpx-sse's ``SSEDecoder`` (calling it per line cost more than
-    the rest of the decoding): ``name:value`` with one leading space removed from the value, ``event`` sets the name (empty: the
-    default ``message``), ``data`` lines are joined by LF, ``id`` is kept across events and ignored when it holds
-    NUL, ``retry`` is kept only when ``int()`` reads it, and a block that sets nothing dispatches nothing.
-    """
+    meta: TranscriptMeta
+    bom: bool
+    _utf8: codecs.IncrementalDecoder
+    _lines: LineSplitter
+    _started: bool
+    _next_t: float | None
+    _fields: int
+    _line_no: int
 
-    def __init__(self, keep_raw: bool = False) -> None:
-        self.keep_raw = keep_raw
-        self._raw: list[str] = []
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._lines = LineSplitter()
-        self._started = False
-        self._line_no = 0
-        self._fields = 0  # field lines since the last dispatch
-        self._data: list[str] = []  # the data lines' values since the last dispatch
-        self._event = ""  # the event field's value since the last dispatch
-        self._id = ""  # the last event id (kept across events, as the SSE rules say)
-        self._retry: int | None = None
-        self._event_line = 0
-        self._next_t: float | None = None
-        self._junk: Frame | None = None
-        self._names: dict[str, str] = {}  # event names seen, so every frame shares one string per name
-        self.meta = TranscriptMeta()
-        self.bom = False
-
-    # -- input -------------------------------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> list[Frame]:
-        return self.feed_text(self._utf8.decode(chunk))
+        return _frames(self._records(self._utf8.decode(chunk)))
 
     def feed_text(self, text: str) -> list[Frame]:
         return _frames(self._records(text))
@@ -158,11 +144,85 @@ class SSEParser:
         out: list = []
         lines = self._lines.decode(text)
         if lines:
-            if len(lines[0]) >= _LONG_LINE:  # only the first line can span chunks: read it, then let it go
-                self._line(lines.pop(0), out)
-            if lines:
-                self._run(lines, out)
+            self._take(lines, out)
         return out
+
+    def _take(self, lines: list[str], out: list) -> None:
+        raise NotImplementedError
+
+    def _comment(self, text: str, out: list[Frame]) -> None:
+        if text.startswith("t="):
+            try:
+                self._next_t = float(text[2:])
+                return
+            except ValueError:
+                pass
+        meta = self.meta
+        if text.startswith("streamview transcript"):
+            meta.recorded = True
+            return
+        if meta.recorded and self._fields == 0:
+            key, _, value = text.partition(" ")
+            if key == "request":
+                meta.request = value
+                return
+            if key == "request-body":
+                meta.request_body = value
+                return
+            if key == "status" and value.strip().isdigit():
+                meta.status = int(value)
+                return
+            if key == "header":
+                name, _, hval = value.partition(":")
+                meta.headers.append((name.strip(), hval.strip()))
+                return
+        t, self._next_t = self._next_t, None
+        out.append(Frame(kind="comment", text=text, line=self._line_no, t=t))
+
+
+class SSEParser(LineFramer):
+    """Incremental decoder: ``feed(bytes)`` / ``feed_text(str)`` return the frames completed so far; ``finish()``
+    returns what the end of input completes (a cut-off event included).
+
+    Lines are split by ``LineSplitter`` (httpx-sse's ``SSELineDecoder`` rules, one call per chunk). The field lines
+    are read here in one pass with the same rules as httpx-sse's ``SSEDecoder`` (calling it per line cost more than
+    the rest of the decoding): ``name:value`` with one leading space removed from the value, ``event`` sets the name (empty: the
+    default ``message``), ``data`` lines are joined by LF, ``id`` is kept across events and ignored when it holds
+    NUL, ``retry`` is kept only when ``int()`` reads it, and a block that sets nothing dispatches nothing.
+    """
+
+    media_type = "text/event-stream; charset=utf-8"  # what a server of this framing answers with
+
+    @staticmethod
+    def wire_end(frame: Frame) -> str:
+        """What follows a frame's raw lines on the wire (a cut-off event: only its last line's ending)."""
+        return "\n" if frame.truncated else "\n\n"
+
+    def __init__(self, keep_raw: bool = False) -> None:
+        self.keep_raw = keep_raw
+        self._raw: list[str] = []
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._lines = LineSplitter()
+        self._started = False
+        self._line_no = 0
+        self._fields = 0  # field lines since the last dispatch
+        self._data: list[str] = []  # the data lines' values since the last dispatch
+        self._event = ""  # the event field's value since the last dispatch
+        self._id = ""  # the last event id (kept across events, as the SSE rules say)
+        self._retry: int | None = None
+        self._event_line = 0
+        self._next_t: float | None = None
+        self._junk: Frame | None = None
+        self._names: dict[str, str] = {}  # event names seen, so every frame shares one string per name
+        self.meta = TranscriptMeta()
+        self.bom = False
+
+    # -- input -------------------------------------------------------------------------------------------------
+    def _take(self, lines: list[str], out: list) -> None:
+        if len(lines[0]) >= _LONG_LINE:  # only the first line can span chunks: read it, then let it go
+            self._line(lines.pop(0), out)
+        if lines:
+            self._run(lines, out)
 
     def finish(self) -> list[Frame]:
         out: list = []
@@ -298,35 +358,6 @@ class SSEParser:
             name = "message"
         return (name, data, self._id, retry, t, self._event_line, no_data, raw)
 
-    def _comment(self, text: str, out: list[Frame]) -> None:
-        if text.startswith("t="):
-            try:
-                self._next_t = float(text[2:])
-                return
-            except ValueError:
-                pass
-        meta = self.meta
-        if text.startswith("streamview transcript"):
-            meta.recorded = True
-            return
-        if meta.recorded and self._fields == 0:
-            key, _, value = text.partition(" ")
-            if key == "request":
-                meta.request = value
-                return
-            if key == "request-body":
-                meta.request_body = value
-                return
-            if key == "status" and value.strip().isdigit():
-                meta.status = int(value)
-                return
-            if key == "header":
-                name, _, hval = value.partition(":")
-                meta.headers.append((name.strip(), hval.strip()))
-                return
-        t, self._next_t = self._next_t, None
-        out.append(Frame(kind="comment", text=text, line=self._line_no, t=t))
-
     def _flush_junk(self, out: list[Frame]) -> None:
         if self._junk is not None:
             out.append(self._junk)
@@ -335,7 +366,7 @@ class SSEParser:
 
 def _frame(rec: tuple) -> Frame:
     name, data, id_, retry, t, line, no_data, raw = rec
-    return Frame("event", name, data, id_, retry, t, line, no_data, False, "", 1, raw)
+    return Frame("event", name, data, id_, retry, t, line, no_data, False, "", 1, raw, "")
 
 
 def _frames(out: list) -> list[Frame]:

@@ -51,6 +51,7 @@ class FaultServer:
                 self.send_header("Set-Cookie", "session=cookie-secret-4d1f; Path=/")
                 self.end_headers()
                 data = server.body
+                sep = b"\r\n\r\n" if b"\r\n\r\n" in data else b"\n\n"  # the blank line, as the transcript ends its events
                 if kind == "chunked":
                     # chunk sizes 1..7 bytes: lines, JSON and multi-byte UTF-8 characters split everywhere
                     i, n = 0, 1
@@ -60,12 +61,12 @@ class FaultServer:
                         n = n % 7 + 1
                     self._chunk(b"")
                 elif kind == "drop":
-                    cut = data.index(b"\n\n", len(data) // 2) + 2  # a whole number of events, then the wire goes dead
+                    cut = data.index(sep, len(data) // 2) + len(sep)  # a whole number of events, then the wire goes dead
                     self._chunk(data[:cut])
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.connection.close()
                 elif kind == "stall":
-                    cut = data.index(b"\n\n") + 2
+                    cut = data.index(sep) + len(sep)
                     self._chunk(data[:cut])
                     time.sleep(3)
                     try:
@@ -73,9 +74,9 @@ class FaultServer:
                     except OSError:
                         pass
                 elif kind == "slow":
-                    for block in data.split(b"\n\n"):
+                    for block in data.split(sep):
                         if block.strip():
-                            self._chunk(block + b"\n\n")
+                            self._chunk(block + sep)
                             time.sleep(0.2)
                     self._chunk(b"")
                 else:

@@ -12,7 +12,7 @@ import threading
 import time
 
 from streamview.replay.player import Player
-from tests.conftest import ROOT, SEED_O4, make_app, message_stream, screen_text, sse, wait_until
+from tests.conftest import ROOT, SEED_O4, message_stream, screen_text, sse, wait_until
 from streamview.tui.app import StreamviewApp
 from streamview.widgets.message_view import MessageView
 

@@ -630,9 +630,9 @@ def test_live_request():
 
 def test_live_key_and_base_from_the_environment():
     both = {"GEMINI_API_KEY": "gem-key", "GOOGLE_API_KEY": "goo-key"}
-    assert build(both).headers["x-goog-api-key"] == "gem-key"
-    assert build({"GOOGLE_API_KEY": "goo-key"}).headers["x-goog-api-key"] == "goo-key"
-    assert build({"GEMINI_API_KEY": "", "GOOGLE_API_KEY": "goo-key"}).headers["x-goog-api-key"] == "goo-key"
+    assert build(both).headers["x-goog-api-key"] == "goo-key"  # google-genai's order: GOOGLE_API_KEY wins
+    assert build({"GEMINI_API_KEY": "gem-key"}).headers["x-goog-api-key"] == "gem-key"
+    assert build({"GOOGLE_API_KEY": "", "GEMINI_API_KEY": "gem-key"}).headers["x-goog-api-key"] == "gem-key"
     with pytest.raises(RequestError) as exc:
         build({})
     assert "\n" not in str(exc.value) and "GEMINI_API_KEY" in str(exc.value) and "GOOGLE_API_KEY" in str(exc.value)
@@ -641,7 +641,7 @@ def test_live_key_and_base_from_the_environment():
     assert "authorization" not in build({}, headers={"Authorization": "Bearer ya29.token"}).headers
     assert build({"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": "http://proxy.test/"}).url.startswith("http://proxy.test/v1beta/models/")
     assert build({"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": "http://proxy.test"}, base_url="http://flag.test").url.startswith("http://flag.test/v1beta/")
-    assert PROTOCOL.live.key_env == ("GEMINI_API_KEY", "GOOGLE_API_KEY") and PROTOCOL.live.base_env == "GOOGLE_GEMINI_BASE_URL"
+    assert PROTOCOL.live.key_env == ("GOOGLE_API_KEY", "GEMINI_API_KEY") and PROTOCOL.live.base_env == "GOOGLE_GEMINI_BASE_URL"
     assert PROTOCOL.live.default_base == "https://generativelanguage.googleapis.com" and PROTOCOL.live.default_model
 
 
@@ -867,3 +867,28 @@ def test_serve_answers_the_sdk(registered_gemini):
         server.server_close()
     calls = [(c.name, c.args) for r in responses for c in (r.function_calls or [])]
     assert calls == [("get_weather", {"city": "Paris", "unit": "celsius"}), ("get_weather", {"city": "Tokyo", "unit": "celsius"})]
+
+
+def test_serve_leaves_out_comment_lines_the_sdk_cannot_read(registered_gemini):
+    """The bundled example starts with an SSE comment: google-genai reads a line that is not ``data: `` as JSON and
+    fails on it, so serve leaves comments out for this protocol, and the SDK reads every chunk."""
+    genai = pytest.importorskip("google.genai")
+    import threading
+
+    from google.genai import types
+    from streamview.replay.serve import make_server
+
+    example = EXAMPLE
+    assert example.read_text().startswith(":"), "the example no longer starts with a comment: the test proves nothing"
+    server = make_server(str(example), speed=1000)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        client = genai.Client(api_key="test-key", http_options=types.HttpOptions(base_url=f"http://{host}:{port}"))
+        responses = list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(responses) == sum(1 for ev in events_of(example) if ev.kind == "event")
+    answer = "".join(p.text for r in responses for p in (r.candidates[0].content.parts or []) if p.text and not p.thought)
+    assert answer and answer in assemble(example).text()

@@ -1,4 +1,4 @@
-"""`live --api chat` and `live --api anthropic` end to end against real HTTP servers on 127.0.0.1 (no mocked
+"""`live --api chat`, `live --api anthropic` and `live --api gemini` end to end against real HTTP servers on 127.0.0.1 (no mocked
 transport): the request each server saw (path, headers, body), the streamed text, recording and replaying it, HTTP
 errors in each API's own shape, a dropped connection, a missing key, and `serve` answering the new routes for the
 official SDKs."""
@@ -29,6 +29,12 @@ CHAT = FIXTURES / "chat" / "tool-calls-parallel.sse"
 CHAT_TEXT = FIXTURES / "chat" / "markup-unicode.sse"
 ANTHROPIC = FIXTURES / "anthropic" / "tool-use-ping.sse"
 ANTHROPIC_THINKING = FIXTURES / "anthropic" / "thinking-signature-text.sse"
+GEMINI = FIXTURES / "gemini" / "thinking-text.sse"  # CRLF line endings, as Google sends them
+GOOGLE_KEY = "AIza-test-streamview-7c3e9a1b55"
+GEMINI_ERRORS = {  # status -> (status word, message): Google's error shape, {"error": {"code", "message", "status"}}
+    400: ("INVALID_ARGUMENT", "API key not valid: {key}. Please pass a valid API key."),
+    429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+}
 
 ANTHROPIC_ERRORS = {  # status -> (error type, message): Anthropic's error shape, {"type": "error", "error": {...}}
     401: ("authentication_error", "invalid x-api-key: {key}"),
@@ -41,7 +47,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     """The command line in this process with ``env`` as the only API variables (fast: no interpreter start)."""
     from streamview.cli import main
 
-    names = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+    names = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "GOOGLE_API_KEY", "GEMINI_API_KEY",
+             "GOOGLE_GEMINI_BASE_URL")
     saved = {k: os.environ.pop(k) for k in names if k in os.environ}
     os.environ.update(env or {})
     out, err = io.StringIO(), io.StringIO()
@@ -57,6 +64,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 OPENAI_ENV = {"OPENAI_API_KEY": KEY}
 ANTHROPIC_ENV = {"ANTHROPIC_API_KEY": ANT_KEY, "OPENAI_API_KEY": KEY}
+GEMINI_ENV = {"GEMINI_API_KEY": GOOGLE_KEY, "OPENAI_API_KEY": KEY, "ANTHROPIC_API_KEY": ANT_KEY}
 
 
 def one_line(err: str) -> str:
@@ -78,13 +86,13 @@ def final(path: Path) -> dict:
 
 def no_secret(*blobs: str) -> None:
     for blob in blobs:
-        assert KEY not in blob and ANT_KEY not in blob
+        assert KEY not in blob and ANT_KEY not in blob and GOOGLE_KEY not in blob
 
 
 @pytest.fixture(scope="module")
 def servers():
     """One server per transcript for the whole module (a server takes half a second to shut down)."""
-    made = {path: FaultServer(path) for path in (CHAT, CHAT_TEXT, ANTHROPIC, ANTHROPIC_THINKING)}
+    made = {path: FaultServer(path) for path in (CHAT, CHAT_TEXT, ANTHROPIC, ANTHROPIC_THINKING, GEMINI)}
     yield made
     for srv in made.values():
         srv.close()
@@ -113,6 +121,44 @@ def error_server():
 
 def anthropic_base(srv: FaultServer, kind: str) -> str:
     return f"http://127.0.0.1:{srv.port}/{kind}"  # Anthropic's base has no /v1: the client adds /v1/messages
+
+
+def gemini_base(srv, kind: str) -> str:
+    return f"http://127.0.0.1:{srv.port}/{kind}"  # Google's base has no version: the client adds /v1beta/models/...
+
+
+@pytest.fixture(scope="module")
+def google_error_server():
+    """Answers every POST with Google's error for the status in its path (``/CODE/v1beta/models/...``); a 400
+    echoes the key it was sent, so the redaction is tested."""
+    requests: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            return
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            requests.append({"path": self.path, "headers": dict(self.headers)})
+            code = int(self.path.strip("/").split("/")[0])
+            status, message = GEMINI_ERRORS[code]
+            body = json.dumps({"error": {"code": code, "message": message.format(key=self.headers.get("x-goog-api-key", "")),
+                                         "status": status}}).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.requests = requests  # type: ignore[attr-defined]
+    httpd.port = httpd.server_address[1]  # type: ignore[attr-defined]
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
 
 
 class AnthropicErrorServer:
@@ -199,6 +245,63 @@ def test_anthropic_streams_records_and_replays(anthropic_server, tmp_path):
     no_secret(r.stdout, r.stderr, saved)
 
 
+def test_gemini_streams_records_and_replays(servers, tmp_path):
+    srv = servers[GEMINI]
+    srv.requests.clear()
+    out = tmp_path / "gemini.sse"
+    r = run("live", "--api", "gemini", "Why is the sky blue?", "--base-url", gemini_base(srv, "chunked"), "--plain", "--save", str(out),
+            "--instructions", "Be brief.", "--max-output-tokens", "256", "--temperature", "0.3", env=GEMINI_ENV)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == printed(GEMINI)  # CRLF events split every 1 to 7 bytes on the wire, assembled whole
+    assert "[reasoning]" in r.stdout
+    expected = final(GEMINI)
+    summary = one_line(r.stderr)
+    assert summary.startswith(f"streamview: completed · {expected['model']} · gemini · ")
+    assert f"{expected['events']} events" in summary and "stop STOP" in summary
+    (request,) = srv.requests
+    assert request["path"] == "/chunked/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert headers["x-goog-api-key"] == GOOGLE_KEY
+    assert "authorization" not in headers and "x-api-key" not in headers  # no other provider's key goes to Google
+    assert json.loads(request["body"]) == {"contents": [{"role": "user", "parts": [{"text": "Why is the sky blue?"}]}],
+                                           "systemInstruction": {"parts": [{"text": "Be brief."}]},
+                                           "generationConfig": {"maxOutputTokens": 256, "temperature": 0.3}}
+    saved = out.read_text(encoding="utf-8")
+    base = gemini_base(srv, "chunked")
+    assert saved.startswith(f": streamview transcript 1\n: request POST {base}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse\n")
+    assert ": status 200" in saved and saved.count(": t=") == expected["events"]
+    assert printed(out) == r.stdout and final(out) == expected
+    no_secret(r.stdout, r.stderr, saved)
+
+
+def test_gemini_key_and_base_from_the_environment(servers):
+    srv = servers[GEMINI]
+    srv.requests.clear()
+    env = {"GOOGLE_API_KEY": GOOGLE_KEY, "GEMINI_API_KEY": "AIza-the-other-one", "GOOGLE_GEMINI_BASE_URL": gemini_base(srv, "plain")}
+    r = run("live", "--api", "gemini", "hi", "--plain", "--model", "gemini-2.0-flash", env=env)
+    assert r.returncode == 0, r.stderr
+    (request,) = srv.requests
+    assert request["path"] == "/plain/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+    assert request["headers"]["x-goog-api-key"] == GOOGLE_KEY  # google-genai's order: GOOGLE_API_KEY first
+    no_secret(r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("code", sorted(GEMINI_ERRORS))
+def test_gemini_http_errors_say_status_and_server_message(google_error_server, tmp_path, code):
+    srv = google_error_server
+    srv.requests.clear()
+    out = tmp_path / "err.sse"
+    r = run("live", "--api", "gemini", "hi", "--base-url", f"http://127.0.0.1:{srv.port}/{code}", "--plain", "--save", str(out), env=GEMINI_ENV)
+    assert r.returncode == 1
+    status, message = GEMINI_ERRORS[code]
+    reason = {400: "Bad Request", 429: "Too Many Requests"}[code]
+    assert one_line(r.stderr) == f"streamview: HTTP {code} {reason}: {message.format(key='[redacted]')} ({status})"
+    saved = out.read_text()
+    assert f": status {code}" in saved
+    assert srv.requests[0]["headers"]["x-goog-api-key"] == GOOGLE_KEY
+    no_secret(r.stdout, r.stderr, saved)
+
+
 def test_request_options_reach_each_body(chat_server, anthropic_server):
     r = run("live", "--api", "chat", "Hi", "--base-url", chat_server.url("plain"), "--plain", "--model", "gpt-test", "--instructions", "be terse",
             "--reasoning-effort", "low", "--max-output-tokens", "50", "--temperature", "0.2",
@@ -268,18 +371,19 @@ def test_anthropic_http_errors_say_status_and_server_message(error_server, tmp_p
     no_secret(r.stdout, r.stderr, saved)
 
 
-@pytest.mark.parametrize("api,path", [("chat", CHAT_TEXT), ("anthropic", ANTHROPIC_THINKING)])
+@pytest.mark.parametrize("api,path", [("chat", CHAT_TEXT), ("anthropic", ANTHROPIC_THINKING), ("gemini", GEMINI)])
 def test_dropped_mid_stream_keeps_everything_received(servers, tmp_path, api, path):
     srv = servers[path]
     out = tmp_path / "dropped.sse"
-    base = srv.url("drop") if api == "chat" else anthropic_base(srv, "drop")
-    env = OPENAI_ENV if api == "chat" else ANTHROPIC_ENV
+    base = {"chat": srv.url("drop"), "anthropic": anthropic_base(srv, "drop"), "gemini": gemini_base(srv, "drop")}[api]
+    env = {"chat": OPENAI_ENV, "anthropic": ANTHROPIC_ENV, "gemini": GEMINI_ENV}[api]
     r = run("live", "--api", api, "hi", "--base-url", base, "--plain", "--save", str(out), env=env)
     assert r.returncode == 1
     line = one_line(r.stderr)
     assert "connection dropped mid-stream" in line
     body = path.read_bytes()
-    sent = body[: body.index(b"\n\n", len(body) // 2) + 2]
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in body else b"\n\n"
+    sent = body[: body.index(sep, len(body) // 2) + len(sep)]
     sent_events = len(read_events(io.BytesIO(sent))[0])
     assert f"{sent_events} events" in line
     whole = printed(path)
@@ -289,13 +393,14 @@ def test_dropped_mid_stream_keeps_everything_received(servers, tmp_path, api, pa
     assert printed(out) == r.stdout
 
 
-@pytest.mark.parametrize("api,var", [("chat", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY")])
+@pytest.mark.parametrize("api,var", [("chat", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("gemini", "neither GOOGLE_API_KEY nor GEMINI_API_KEY")])
 def test_no_key_is_refused_before_any_request(chat_server, api, var):
-    env = {} if api == "chat" else {"OPENAI_API_KEY": KEY}  # an OpenAI key is no Anthropic key
+    env = {} if api == "chat" else {"OPENAI_API_KEY": KEY}  # an OpenAI key is no Anthropic or Google key
     base = chat_server.url("plain") if api == "chat" else anthropic_base(chat_server, "plain")
     r = run("live", "--api", api, "hi", "--base-url", base, "--plain", env=env)
     assert r.returncode == 2
-    assert f"{var} is not set" in one_line(r.stderr)
+    said = f"{var} is set" if var.startswith("neither") else f"{var} is not set"
+    assert said in one_line(r.stderr)
     assert chat_server.requests == []
 
 
@@ -373,7 +478,7 @@ def test_anthropic_sdk_streams_an_anthropic_transcript_from_serve():
 def test_live_against_serve_matches_print():
     from streamview.replay.serve import serve_in_thread
 
-    for api, path, env in (("chat", CHAT_TEXT, OPENAI_ENV), ("anthropic", ANTHROPIC_THINKING, ANTHROPIC_ENV)):
+    for api, path, env in (("chat", CHAT_TEXT, OPENAI_ENV), ("anthropic", ANTHROPIC_THINKING, ANTHROPIC_ENV), ("gemini", GEMINI, GEMINI_ENV)):
         srv, base = serve_in_thread(str(path), speed=100)
         try:
             r = run("live", "--api", api, "hi", "--base-url", base, "--plain", env=env)

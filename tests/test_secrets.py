@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from streamview.replay.recorder import header_lines, write_transcript
 from streamview.secrets import SECRET_HEADERS, public_headers, query_secrets, redact_url

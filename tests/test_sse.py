@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streamview.protocols.responses.assemble import ResponseAssembler, assemble
+from streamview.protocols.responses.assemble import assemble
 from streamview.events import StreamEvent, parse_frame
 from streamview.session import Session
 from streamview.source import read_events

@@ -93,6 +93,11 @@ class StreamviewApp(App[int]):
                 yield DetailView(id="detail")
         yield KeyBar(id="keys")
 
+    @property
+    def _main(self):
+        """The panes' screen (the first on the stack): the frame timer draws into it whatever screen is on top."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
+
     def on_mount(self) -> None:
         self.query_one("#events-pane").border_title = "events"
         self.query_one("#message").border_title = "message"
@@ -112,7 +117,7 @@ class StreamviewApp(App[int]):
         self._apply_width(event.size.width)
 
     def _apply_width(self, width: int) -> None:
-        self.query_one("#panes").set_class(width < NARROW, "narrow")
+        self._main.query_one("#panes").set_class(width < NARROW, "narrow")
 
     # -- the source: a worker that only folds events into the model -------------------------------------------
     @work(exclusive=True, group="source", exit_on_error=False)
@@ -185,11 +190,11 @@ class StreamviewApp(App[int]):
                 events.redraw()  # a withdrawn gap or an end-of-stream anomaly marks an old row
             events.sync(len(model.events))
             self._update_timeline()
-            self.query_one(MessageView).update_live(model.state, streaming)
+            self._main.query_one(MessageView).update_live(model.state, streaming)
             extra = {"speed": f"{self.player.speed:g}x"}
             if self.player.read_error:
                 extra["error"] = self.player.read_error
-            self.query_one(ResponseView).update_from(model, extra)
+            self._main.query_one(ResponseView).update_from(model, extra)
             self._update_status()
 
     def _update_status(self) -> None:
@@ -210,7 +215,7 @@ class StreamviewApp(App[int]):
         text = "  ".join(visible_line(b) for b in bits)
         if text != self._status_text:
             self._status_text = text
-            self.query_one("#status", Static).update(Text(text))
+            self._main.query_one("#status", Static).update(Text(text))
 
     # -- actions -----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:
@@ -336,7 +341,7 @@ class StreamviewApp(App[int]):
         times = self._times  # arrival times read once per event, not once per redraw
         times.extend(t for ev in events[self._times_read :] if (t := ev.t) is not None)
         self._times_read = len(events)
-        spark = self.query_one("#timeline", Sparkline)
+        spark = self._main.query_one("#timeline", Sparkline)
         spark.data = timeline_bins(times, spark.size.width, len(events))
 
     def action_save(self) -> None:

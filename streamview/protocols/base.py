@@ -129,6 +129,7 @@ class ServeRoute(ABC):
 
     paths: tuple[str, ...] = ()  # the request paths it answers (POST); ``matches`` may take more
     request_id_header: str = "x-request-id"
+    comments: bool = True  # its SDK reads SSE comment lines (keep-alives): serve writes them as recorded
 
     def matches(self, path: str) -> bool:
         return path in self.paths

@@ -4,8 +4,8 @@
 the last candidate's ``finishReason``. A blocked prompt is one chunk with ``promptFeedback.blockReason``; an error
 mid-stream is ``{"error": {"code", "message", "status"}}``.
 
-``live``: the key is sent as ``x-goog-api-key``, from ``$GEMINI_API_KEY``, else ``$GOOGLE_API_KEY`` (note: the
-google-genai SDK prefers ``GOOGLE_API_KEY`` when both are set); the base is ``--base-url``, else
+``live``: the key is sent as ``x-goog-api-key``, from ``$GOOGLE_API_KEY``, else ``$GEMINI_API_KEY`` (the order
+google-genai reads them in, so streamview sends the key the user's own code would); the base is ``--base-url``, else
 ``$GOOGLE_GEMINI_BASE_URL`` (the variable google-genai reads), else https://generativelanguage.googleapis.com,
 without the API version, as the SDK takes it (``http_options={"base_url": ...}``)."""
 
@@ -20,7 +20,7 @@ from ..base import (DELTA, LIFECYCLE, TERMINAL, UNKNOWN, Description, LiveApi, L
 from ..unknown import describe_plain
 from .events import BLOCKED, CHUNK, ERROR_EVENT, EVENTS, block_reason, error_of, type_of
 
-KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+KEY_ENV = ("GOOGLE_API_KEY", "GEMINI_API_KEY")  # google-genai's order: GOOGLE_API_KEY wins
 BASE_ENV = "GOOGLE_GEMINI_BASE_URL"
 DEFAULT_BASE = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -49,7 +49,7 @@ class GeminiLive(LiveApi):
     key_env = KEY_ENV
     base_env = BASE_ENV
     default_base = DEFAULT_BASE
-    help = "POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse with $GEMINI_API_KEY or $GOOGLE_API_KEY"
+    help = "POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse with $GOOGLE_API_KEY or $GEMINI_API_KEY"
 
     def build(self, o: LiveOptions, env: Mapping[str, str]):
         from ...live import make_request
@@ -121,6 +121,7 @@ class GeminiServe(ServeRoute):
     errors in Google's shape; the base URL is the server's root, as google-genai's ``http_options`` takes it."""
 
     paths = (f"/{API_VERSION}/models/{{model}}:streamGenerateContent",)
+    comments = False  # google-genai reads a line that is not ``data: `` as JSON and fails on a comment line
 
     def matches(self, path: str) -> bool:
         return _ROUTE.fullmatch(path.split("?", 1)[0]) is not None
