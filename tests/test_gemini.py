@@ -892,3 +892,14 @@ def test_serve_leaves_out_comment_lines_the_sdk_cannot_read(registered_gemini):
     assert len(responses) == sum(1 for ev in events_of(example) if ev.kind == "event")
     answer = "".join(p.text for r in responses for p in (r.candidates[0].content.parts or []) if p.text and not p.thought)
     assert answer and answer in assemble(example).text()
+
+
+def test_a_stream_of_another_protocol_forced_as_gemini_is_an_error():
+    """``--protocol gemini`` on a Chat Completions stream: every event has another shape, so the stream never had a
+    Gemini chunk: one error at the end (with the notes on each event), not "ok"."""
+    chat = Path(__file__).resolve().parents[1] / "streamview" / "examples" / "chat-tool-calls.sse"
+    _state, anomalies = fold(chat)
+    errors = [a for a in anomalies if a.severity == ERROR]
+    assert [a.rule for a in errors] == ["no-finish-reason"]
+    assert "none of its 19 readable events was a GenerateContentResponse chunk" in errors[0].message
+    assert {a.rule for a in anomalies if a.severity == NOTE} == {"unknown-event"}

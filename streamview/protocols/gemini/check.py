@@ -5,7 +5,8 @@ arrive, after the assembler has folded each. One fault is one anomaly.
 rule                   severity  fires when
 =====================  ========  =================================================================================
 ``no-finish-reason``   error     the input ended, without an error or a blocked prompt, and a candidate never got a
-                                 ``finishReason`` (or no chunk carried a candidate at all): the stream was cut off
+                                 ``finishReason`` (or no chunk carried a candidate at all): the stream was cut off;
+                                 or no readable event was a chunk at all (not a Gemini stream: a forced protocol)
 ``after-finish``       error     a candidate got content (or another finishReason) after its finishReason (once per
                                  candidate)
 ``after-error``        error     an event after the in-stream error object (the SDK raises at the error)
@@ -69,6 +70,7 @@ class GeminiChecker:
         self._error: StreamEvent | None = None
         self._blocked = False
         self._chunks = 0
+        self._not_chunks = 0  # readable events that are not GenerateContentResponse chunks (nor the error object)
         self._named = False
         self._unknown_parts: set[str] = set()
 
@@ -95,11 +97,13 @@ class GeminiChecker:
             return out
         p = ev.payload
         if p.__class__ is not dict:
+            self._not_chunks += 1
             self._add(out, ev, "unknown-event", f"data is {type(p).__name__} JSON, not a GenerateContentResponse object", NOTE)
             return out
         etype = type_of(p)
         self._name(ev, out)
         if etype is None:
+            self._not_chunks += 1
             self._add(out, ev, "unknown-event", _other_shape(p), NOTE)
             return out
         if self._error is not None:
@@ -210,11 +214,14 @@ class GeminiChecker:
     def finish(self, events: list[StreamEvent]) -> list[Anomaly]:
         """The end of input: a stream that ended with a candidate unfinished (and no error, no blocked prompt)."""
         out: list[Anomaly] = []
-        if self._error is not None or self._blocked or not self._chunks or not events:
+        if self._error is not None or self._blocked or not events or not (self._chunks or self._not_chunks):
             return out
         last = events[-1]
         open_ = sorted(i for i, (reason, _) in self._finished.items() if reason is None)
-        if not self._finished:
+        if not self._chunks:  # every readable event had another shape: not a Gemini stream (a forced --protocol)
+            message = (f"the stream ended and none of its {self._not_chunks} readable events was a GenerateContentResponse "
+                       "chunk: not a Gemini stream?")
+        elif not self._finished:
             message = "the stream ended and no chunk carried a candidate or a finishReason (cut off?)"
         elif open_:
             message = f"the stream ended and candidate {', '.join(map(str, open_))} got no finishReason (cut off?)"
