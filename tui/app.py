@@ -93,17 +93,18 @@ class StreamviewApp(App[int]):
                 yield DetailView(id="detail")
         yield KeyBar(id="keys")
 
-    @property
-    def _main(self):
-        """The panes' screen (the first on the stack): the frame timer draws into it whatever screen is on top."""
-        return self.screen_stack[0] if self.screen_stack else self.screen
-
     def on_mount(self) -> None:
         self.query_one("#events-pane").border_title = "events"
         self.query_one("#message").border_title = "message"
         self.query_one("#right").border_title = "response"
         self._apply_width(self.size.width)
         self._events = self.query_one(EventList)
+        # what the frame timer draws into, found once: a query would look at whatever screen is on top (help, the
+        # palette) and, while the app shuts down, at a screen whose widgets are going
+        self._message_view = self.query_one(MessageView)
+        self._response_view = self.query_one(ResponseView)
+        self._status = self.query_one("#status", Static)
+        self._timeline = self.query_one("#timeline", Sparkline)
         self._events.focus()
         self.set_interval(FRAME, self.render_frame)
         gc.collect()
@@ -117,7 +118,9 @@ class StreamviewApp(App[int]):
         self._apply_width(event.size.width)
 
     def _apply_width(self, width: int) -> None:
-        self._main.query_one("#panes").set_class(width < NARROW, "narrow")
+        # the panes' screen, whatever is on top (a resize while the help screen is open)
+        for panes in (self.screen_stack[0].query("#panes") if self.screen_stack else ()):
+            panes.set_class(width < NARROW, "narrow")
 
     # -- the source: a worker that only folds events into the model -------------------------------------------
     @work(exclusive=True, group="source", exit_on_error=False)
@@ -190,11 +193,11 @@ class StreamviewApp(App[int]):
                 events.redraw()  # a withdrawn gap or an end-of-stream anomaly marks an old row
             events.sync(len(model.events))
             self._update_timeline()
-            self._main.query_one(MessageView).update_live(model.state, streaming)
+            self._message_view.update_live(model.state, streaming)
             extra = {"speed": f"{self.player.speed:g}x"}
             if self.player.read_error:
                 extra["error"] = self.player.read_error
-            self._main.query_one(ResponseView).update_from(model, extra)
+            self._response_view.update_from(model, extra)
             self._update_status()
 
     def _update_status(self) -> None:
@@ -215,7 +218,7 @@ class StreamviewApp(App[int]):
         text = "  ".join(visible_line(b) for b in bits)
         if text != self._status_text:
             self._status_text = text
-            self._main.query_one("#status", Static).update(Text(text))
+            self._status.update(Text(text))
 
     # -- actions -----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:
@@ -341,7 +344,7 @@ class StreamviewApp(App[int]):
         times = self._times  # arrival times read once per event, not once per redraw
         times.extend(t for ev in events[self._times_read :] if (t := ev.t) is not None)
         self._times_read = len(events)
-        spark = self._main.query_one("#timeline", Sparkline)
+        spark = self._timeline
         spark.data = timeline_bins(times, spark.size.width, len(events))
 
     def action_save(self) -> None:
