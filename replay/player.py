@@ -13,7 +13,7 @@ from typing import AsyncIterator, BinaryIO, Callable
 
 from streamview.events import StreamEvent
 from streamview.live import LiveSource
-from streamview.source import CHUNK, EventReader, SourceError, framing_of
+from streamview.source import CHUNK, READ_ERRORS, EventReader, SourceError, framing_of, read_failure
 from streamview.sse import Frame, TranscriptMeta
 
 DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
@@ -145,8 +145,8 @@ class Player:
         while True:
             try:
                 chunk = await asyncio.to_thread(read, CHUNK)
-            except (OSError, ValueError) as exc:
-                raise SourceError(f"read failed: {getattr(exc, 'strerror', None) or exc}") from None
+            except (*READ_ERRORS, ValueError) as exc:
+                raise read_failure(exc) from None
             if not chunk:
                 if self.follow:
                     await asyncio.sleep(FOLLOW_POLL)

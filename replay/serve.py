@@ -23,7 +23,8 @@ from streamview.events import StreamEvent
 from streamview.framing import FRAMINGS
 from streamview.protocols import Sniffer, get, registered
 from streamview.protocols.base import Protocol, ServeRoute
-from streamview.source import CHUNK, EventReader, framing_of, iter_chunks, open_transcript
+from streamview.secrets import redact_url
+from streamview.source import CHUNK, EventReader, SourceError, framing_of, iter_chunks, open_transcript
 from streamview.sse import Frame
 
 from .player import Player
@@ -78,9 +79,12 @@ def sniff_transcript(fp: BinaryIO) -> Protocol:
     return sniffer.finish()
 
 
-def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol: str | None, comments: bool = True) -> None:
+def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol: str | None, comments: bool = True,
+            sent_box: list[int] | None = None) -> int:
     """Play the transcript ``fp`` through a ``Player`` and ``write`` each event's lines as read, at the player's
-    pace (blocking: the calling thread runs the player's event loop). ``comments``: comment lines are written."""
+    pace (blocking: the calling thread runs the player's event loop); returns the number of events written (and
+    keeps ``sent_box[0]`` up to date, for a caller that must know it when a write fails). ``comments``: comment
+    lines are written."""
     wire: dict[int, bytes] = {}  # an event's lines, from when it is read until it is played
     wire_end = FRAMINGS[framing_of(protocol)].wire_end
 
@@ -88,11 +92,17 @@ def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol
         if comments or frame.kind != "comment":
             wire[ev.index] = (frame.raw + wire_end(frame)).encode("utf-8")
 
+    sent = 0
+
     def emit(ev: StreamEvent) -> None:
+        nonlocal sent
         data = wire.pop(ev.index, None)
         if data is not None:
             write(data)
+            sent += 1
+            progress[0] = sent
 
+    progress = sent_box if sent_box is not None else [0]
     player = Player(fp, on_frame=keep, speed=speed, protocol=protocol)
     try:
         asyncio.run(player.run(emit, until_finished=True))
@@ -100,10 +110,15 @@ def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol
         fp.close()
     if player.read_error:
         raise OSError(player.read_error)
+    return sent
 
 
-def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None) -> ThreadingHTTPServer:
+def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None,
+                log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
+    """``log``: called with one line per request (time, method, path, status, events sent, how it ended); never
+    with a header (they may hold keys), and a ``key=`` in the path is redacted."""
     opener = transcript_opener(path)
+    refuse_unreadable(path, opener(), protocol)
     proto = get(protocol) if protocol else sniff_transcript(opener())
     known = protocol or (proto.name if proto.serve is not None else None)
     route = route_of(proto)
@@ -117,7 +132,12 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
         def log_message(self, format: str, *args) -> None:  # no request logging: headers may hold keys
             return
 
+        def _log(self, status: int, how: str) -> None:
+            if log is not None:
+                log(f"{time.strftime('%H:%M:%S')} {self.command} {redact_url(self.path)} {status} · {how}")
+
         def _json(self, status: int, payload: dict) -> None:
+            self._log(status, payload.get("error", {}).get("message", "") if isinstance(payload.get("error"), dict) else "")
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -133,7 +153,7 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
             if length:
                 self.rfile.read(length)
             if not (route.matches(self.path) or route.matches(self.path.split("?")[0])):
-                self._json(404, route.error_body(f"no route {self.path}: this server answers {answers} ({proto.title} transcript)", 404))
+                self._json(404, route.error_body(f"no route {redact_url(self.path)}: this server answers {answers} ({proto.title} transcript)", 404))
                 return
             self.send_response(200)
             self.send_header("Content-Type", media_type)
@@ -147,18 +167,38 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 self.wfile.write(data)
                 self.wfile.flush()
 
+            sent = [0]
             try:
-                play_to(write, opener(), speed, known, route.comments)
+                play_to(write, opener(), speed, known, route.comments, sent)
             except (BrokenPipeError, ConnectionResetError):
+                self._log(200, f"{_events(sent[0])} sent · the client disconnected")
                 return
-            except OSError:
-                return  # the transcript could not be read again: the stream ends where it could not go on
+            except OSError as exc:  # the transcript could not be read again: the stream ends where it could not go on
+                self._log(200, f"{_events(sent[0])} sent · the transcript could not be read: {exc}")
+                return
+            self._log(200, f"{_events(sent[0])} sent · complete")
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.protocol = proto.name  # type: ignore[attr-defined]
     server.route = route  # type: ignore[attr-defined]
     server.answers = answers  # type: ignore[attr-defined]
     return server
+
+
+def _events(n: int) -> str:
+    return "1 event" if n == 1 else f"{n:,} events"
+
+
+def refuse_unreadable(path: str, fp: BinaryIO, protocol: str | None) -> None:
+    """SourceError, before the server starts, for a transcript with no event to serve (empty, not SSE, a gzip file
+    cut off before any event): a client would get an empty 200."""
+    from streamview.outcome import UNREADABLE, judge
+    from streamview.session import read_session
+
+    session = read_session(fp, protocol, check=False)
+    verdict = judge(session, read_error=session.read_error, anomalies=False)
+    if verdict.code == UNREADABLE and not session.events_seen:
+        raise SourceError(f"{path}: {verdict.reason}; nothing to serve")
 
 
 def base_url(server: ThreadingHTTPServer) -> str:
@@ -169,7 +209,9 @@ def base_url(server: ThreadingHTTPServer) -> str:
 
 
 def serve(path: str, host: str, port: int, speed: float, protocol: str | None = None) -> int:
-    server = make_server(path, host, port, speed, protocol)
+    from streamview.sanitize import visible_line
+
+    server = make_server(path, host, port, speed, protocol, log=lambda line: print(visible_line(line), file=sys.stderr, flush=True))
     print(f"streamview: serving {path} ({server.protocol}) at {base_url(server)} ({server.answers}); Ctrl-C stops", flush=True)  # type: ignore[attr-defined]
     try:
         server.serve_forever()

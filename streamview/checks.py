@@ -27,6 +27,36 @@ class Anomaly:
                 "severity": self.severity, "item_id": self.item_id, "position": self.position}
 
 
+LISTED_PER_RULE = 1000  # anomalies of one rule listed at most; the rest are counted (a file of streams appended
+# to one another, or a server that breaks one rule on every event, would otherwise hold one object per event)
+
+
+class AnomalyList(list):
+    """A checker's anomalies: a list that lists at most ``LISTED_PER_RULE`` of each rule and counts the rest in
+    ``unlisted`` (rule -> count). When a rule reaches the cap, one note says so, at the event where it did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.per_rule: dict[str, int] = {}
+        self.unlisted: dict[str, int] = {}
+
+    def append(self, a: Anomaly) -> None:  # type: ignore[override]
+        n = self.per_rule.get(a.rule, 0) + 1
+        self.per_rule[a.rule] = n
+        if n <= LISTED_PER_RULE:
+            super().append(a)
+            return
+        self.unlisted[a.rule] = self.unlisted.get(a.rule, 0) + 1
+        if n == LISTED_PER_RULE + 1:
+            super().append(Anomaly(a.rule, a.index, a.seq, f"more than {LISTED_PER_RULE:,} {a.rule} anomalies: the "
+                                   "later ones are counted, not listed", NOTE))
+
+    def remove(self, a: Anomaly) -> None:  # type: ignore[override]
+        if a in self:  # one that was counted but not listed has nothing to remove
+            super().remove(a)
+            self.per_rule[a.rule] -= 1
+
+
 def first_difference(a: str, b: str) -> str:
     """Where two texts first differ, in words: ``at character 12: 'lo w' vs 'lo W'``."""
     n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))

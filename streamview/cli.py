@@ -10,7 +10,6 @@ from importlib import resources
 from . import __version__
 from .live import RequestError, build_request
 from .protocols import NAMES as PROTOCOL_NAMES
-from .protocols.base import UNKNOWN
 from .source import SourceError, open_transcript
 
 COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
@@ -43,6 +42,41 @@ class UsageError(Exception):
     pass
 
 
+# the types of the flags: each refuses a bad value in one line (argparse's error: exit 2), never a traceback
+def _number(text: str, kind=float, *, low: float | None = None, above: float | None = None, high: float | None = None):
+    import math
+
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if above is not None and value <= above:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be greater than {above:g}")
+    if low is not None and value < low:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at least {low:g}")
+    if high is not None and value > high:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at most {high:g}")
+    return value
+
+
+def port(text: str) -> int:
+    return _number(text, int, low=0, high=65535)
+
+
+def positive(text: str) -> float:
+    return _number(text, float, above=0)
+
+
+def finite(text: str) -> float:
+    return _number(text, float)
+
+
+def count(text: str) -> int:
+    return _number(text, int, low=1)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         raise UsageError(f"{self.prog}: {message}")
@@ -65,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def pacing(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--speed", type=float, default=1.0, help="playback speed factor (default 1)")
+        p.add_argument("--speed", type=positive, default=1.0, help="playback speed factor (default 1)")
         p.add_argument("--instant", action="store_true", help="no pacing: load every event at once")
         p.add_argument("--paused", action="store_true", help="start paused (space plays, n steps)")
         p.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
@@ -96,21 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--model", help="model (default: " + "; ".join(f"{p.live.default_model} for {p.name}" for p in apis) + ")")  # type: ignore[union-attr]
     live.add_argument("--instructions", help="system instructions")
     live.add_argument("--reasoning-effort", choices=["none", "minimal", "low", "medium", "high", "xhigh"], help="reasoning effort (reasoning models)")
-    live.add_argument("--max-output-tokens", type=int, help="cap on output tokens (each API's own field for it)")
-    live.add_argument("--temperature", type=float, help="sampling temperature")
+    live.add_argument("--max-output-tokens", type=count, help="cap on output tokens (each API's own field for it)")
+    live.add_argument("--temperature", type=finite, help="sampling temperature")
     live.add_argument("--body", help="extra request fields: a JSON object, or @FILE holding one")
     live.add_argument("--base-url", help="API base URL (default: " + "; ".join(f"${p.live.base_env} or {p.live.default_base} for {p.name}" for p in apis) + ")")  # type: ignore[union-attr]
     live.add_argument("--header", action="append", default=[], metavar="'K: V'", help="extra request header (repeatable)")
     live.add_argument("--save", metavar="FILE", help="record the transcript to FILE as it arrives")
     live.add_argument("--plain", action="store_true", help="no UI: the text to stdout as it streams, a summary to stderr")
-    live.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for data before giving up (default 120)")
+    live.add_argument("--timeout", type=positive, default=120.0, help="seconds to wait for data before giving up (default 120)")
     live.set_defaults(func=cmd_live)
 
     srv = sub.add_parser("serve", help="serve a transcript over HTTP as the endpoint of its protocol (the route its SDK calls)")
     srv.add_argument("file", help="transcript file")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    srv.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
-    srv.add_argument("--speed", type=float, default=1.0, help="timing speed factor (default 1)")
+    srv.add_argument("--port", type=port, default=0, help="port (default 0: a free one, printed)")
+    srv.add_argument("--speed", type=positive, default=1.0, help="timing speed factor (default 1)")
     protocol(srv)
     srv.set_defaults(func=cmd_serve)
 
@@ -147,15 +181,25 @@ def _tolerant_streams() -> None:
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and (not argv[0].startswith("-") or argv[0] in LIVE_OPTIONS):
-        argv.insert(0, "live")  # `streamview PROMPT` is `streamview live PROMPT` (`streamview --api NAME PROMPT` too)
     try:
+        if not argv:  # the short usage, on stderr: a missing command is a usage error (exit 2); --help is on stdout
+            print(build_parser().format_usage().rstrip() + "\n(streamview --help lists the commands; "
+                  "streamview demo replays an example)", file=sys.stderr)
+            return 2
+        first = argv[0]
+        if first in ("help", "-h", "--help"):
+            build_parser().print_help()
+            return 0
+        if first == "--" or first in LIVE_OPTIONS:
+            argv.insert(0, "live")  # `streamview -- PROMPT`, `streamview --api NAME PROMPT`: live, explicitly
+        elif first not in COMMANDS and not first.startswith("-"):
+            if not any(c.isspace() for c in first):
+                raise UsageError(unknown_command(first))
+            argv.insert(0, "live")  # `streamview "a prompt with spaces"` is `streamview live "..."`
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
             build_parser().print_help()
             return 2
-        if getattr(args, "speed", 1.0) <= 0:
-            raise UsageError("--speed must be greater than 0")
         return args.func(args)
     except UsageError as exc:
         _say(f"streamview: {exc}".replace("streamview: streamview", "streamview"))
@@ -167,6 +211,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def unknown_command(word: str) -> str:
+    """``unknown command 'dmeo' (did you mean 'demo'?)``: a single word is never sent as a prompt."""
+    import difflib
+
+    from .sanitize import visible_line
+
+    close = difflib.get_close_matches(word, (*COMMANDS, "help"), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (commands: {', '.join(COMMANDS)})"
+    return (f"unknown command {visible_line(word)!r}{hint}; a prompt for `live` needs a space in it, "
+            "or comes after `--` (streamview -- PROMPT)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -206,6 +262,10 @@ def cmd_live(args: argparse.Namespace) -> int:
 
     from .live import LiveSource
 
+    if args.base_url is not None:
+        from .live import check_url
+
+        check_url(args.base_url, "--base-url")
     request = build_request(
         args.prompt,
         api=args.api,
@@ -234,10 +294,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
         from .session import Session
 
-        code = run_app(Session(label, player=player))
-        if player.read_error:
-            _say(f"streamview: {player.read_error}")
-        return code
+        return run_app(Session(label, player=player))
     finally:
         if recorder is not None:
             recorder.close()
@@ -246,8 +303,6 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from streamview.replay.serve import serve
 
-    if args.speed <= 0:
-        raise UsageError("--speed must be greater than 0")
     open_transcript(args.file).close()  # a clear one-line error before the server starts
     try:
         return serve(args.file, args.host, args.port, args.speed, protocol=args.protocol)
@@ -276,21 +331,14 @@ def run_plain(player, label: str) -> int:
         interrupted = True
     model.finish()  # a stream still undecided is decided now, and its events folded
     printer.finish()
-    if player.read_error and not model.events:
-        _say(f"streamview: {player.read_error}")
-        return 1
-    problem = "interrupted by Ctrl-C" if interrupted else player.read_error
-    unknown = model.protocol == UNKNOWN
-    if not problem and unknown:
-        problem = "unknown protocol: nothing assembled (--protocol forces one)"
-    elif not problem and model.state.terminal_event is None:
-        problem = "ended without a terminal event"
-    _say(summary_line(model, problem))
-    if interrupted:
-        return 130
-    if unknown and not player.read_error:
-        return 2
-    return 1 if (player.read_error or model.state.status == "failed" or model.state.terminal_event is None) else 0
+    from .outcome import INTERRUPTED, judge
+
+    verdict = judge(model, ended=not interrupted, read_error=player.read_error, live=player.live is not None)
+    if not model.events_seen and not interrupted:
+        _say(f"streamview: {verdict.reason}")
+        return verdict.code
+    _say(summary_line(model, "interrupted by Ctrl-C" if interrupted else verdict.reason))
+    return INTERRUPTED if interrupted else verdict.code
 
 
 def _take_stdin_for_data():
@@ -311,10 +359,15 @@ def _take_stdin_for_data():
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Each file's anomalies and verdict; the exit code is the worst file's outcome (``outcome.judge``: 2 for a file
+    that cannot be read or is not a stream of a known protocol, else 1 for one with error anomalies, that ended in
+    failure or without a terminal event)."""
     from .checks import ERROR
+    from .outcome import OK, UNREADABLE, judge
     from .session import read_session
 
     unreadable = errors = notes = 0
+    codes: list[int] = []
     report: list[dict] = []
     for path in args.files:
         try:
@@ -322,12 +375,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         except SourceError as exc:
             _say(f"streamview: {exc}")
             unreadable += 1
+            codes.append(UNREADABLE)
             continue
+        verdict = judge(fold, read_error=fold.read_error)
+        codes.append(verdict.code)
         count, anomalies = fold.count, sorted(fold.checker.anomalies, key=lambda a: a.index)
         file_errors = sum(1 for a in anomalies if a.severity == ERROR)
         errors += file_errors
         notes += len(anomalies) - file_errors
-        if fold.protocol == UNKNOWN:
+        if verdict.code == UNREADABLE:
             unreadable += 1  # nothing could be checked
         if args.json:
             report.extend({"file": path, "protocol": fold.protocol, **a.as_dict()} for a in anomalies)
@@ -342,39 +398,56 @@ def cmd_check(args: argparse.Namespace) -> int:
 
                 line = visible_line(line)
             print(line)
-        verdict = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
-        if fold.protocol == UNKNOWN:
-            verdict = "not checked (unknown protocol)"
+        verdict_text = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
+        unlisted = sum(getattr(fold.checker.anomalies, "unlisted", {}).values())
+        if unlisted:
+            verdict_text += f" (and {unlisted:,} more not listed)"
+        if verdict.code == UNREADABLE:
+            verdict_text = "not checked (unknown protocol)" if fold.events_seen else f"not checked ({verdict.reason})"
+        elif verdict.code != OK and not file_errors and verdict.reason:
+            verdict_text += f"; {verdict.reason}"
         what = f" ({fold.proto.title})" if fold.proto is not None and fold.proto.announce else ""
-        print(f"{path}: {verdict} in {count:,} events{what}")
+        events = "1 event" if count == 1 else f"{count:,} events"
+        line = f"{path}: {verdict_text} in {events}{what}"
+        print(visible_line_if(line, safe))
     if args.json:
         _print_json(report)
     elif len(args.files) > 1:
         print(f"{len(args.files)} files: {errors} error(s), {notes} note(s)" + (f", {unreadable} unreadable" if unreadable else ""))
-    if unreadable:
-        return 2
-    return 1 if errors else 0
+    return UNREADABLE if UNREADABLE in codes else max(codes, default=OK)
+
+
+def visible_line_if(line: str, safe: bool) -> str:
+    if not safe:
+        return line
+    from .sanitize import visible_line
+
+    return visible_line(line)
 
 
 def cmd_print(args: argparse.Namespace) -> int:
     try:
-        return _print_events(open_transcript(args.file), as_json=args.json, protocol=args.protocol)
+        return _print_events(open_transcript(args.file), as_json=args.json, protocol=args.protocol, name=args.file)
     except SourceError as exc:
         message = str(exc)
         raise SourceError(message if message.startswith(args.file) else f"{args.file}: {message}") from None
 
 
-def _print_events(fp, as_json: bool, protocol: str | None = None) -> int:
-    """Stream the file through the decoder and the assembler: nothing but the assembled state is kept, so a
-    transcript of any size prints in memory proportional to its text."""
+def _print_events(fp, as_json: bool, protocol: str | None = None, name: str = "-") -> int:
+    """Stream the file through the decoder, the assembler and the checker: nothing but the assembled state is kept,
+    so a transcript of any size prints in memory proportional to its text. The exit code is the outcome table's
+    (``outcome.judge``): a stream with error anomalies prints what it assembled and says why it may be
+    incomplete."""
+    from .outcome import FAILED, judge
     from .session import read_session
 
-    fold = read_session(fp, protocol, check=False)
+    fold = read_session(fp, protocol)
+    verdict = judge(fold, read_error=fold.read_error)
     state, problems = fold.state, [(ev.index, ev.line, ev.error) for ev in fold.problems]
+    where = "" if name == "-" else f"{name}: "
     if not fold.events_seen:
-        what = "empty input" if not fold.count else "not an SSE stream"
-        _say(f"streamview: {what}: no events decoded")
-        return 2
+        _say(f"streamview: {where}{verdict.reason}")
+        return verdict.code
     if as_json:
         out = state.final()
         out["events"] = fold.count
@@ -392,20 +465,11 @@ def _print_events(fp, as_json: bool, protocol: str | None = None) -> int:
         _say(f"streamview: event {index} (line {line}): {msg}")
     if len(problems) > 3:
         _say(f"streamview: ... and {len(problems) - 3} more problems")
-    proto = fold.proto
-    if proto is None or proto.name == UNKNOWN:
-        from .protocols import titles
-
-        _say(f"streamview: unknown protocol: {fold.count:,} events, none of them {titles()} events; nothing assembled (--protocol forces one)")
-        return 2
-    if state.status == "failed":
-        err = state.error or {}
-        _say(f"streamview: {proto.failed_what} failed: {err.get('code') or err.get('type') or ''} {err.get('message') or ''}".rstrip())
-        return 1
-    if state.terminal_event is None:
-        _say(f"streamview: stream ended without a terminal event ({proto.terminal_hint})")
-        return 1
-    return 0
+    if verdict.code == FAILED and verdict.reason and "anomal" in verdict.reason.split(":")[0]:
+        _say(f"streamview: the text may be incomplete: {verdict.reason}")
+    elif verdict.reason:
+        _say(f"streamview: {verdict.reason}")
+    return verdict.code
 
 
 def _print_json(value) -> None:

@@ -103,6 +103,7 @@ def merge_body(payload: dict[str, Any], options: LiveOptions) -> dict[str, Any]:
 def make_request(url: str, payload: dict[str, Any], headers: dict[str, str], key: str = "") -> LiveRequest:
     """The request, with every secret it holds listed for redaction: the key, the value of every secret header
     (and a bearer token without its ``Bearer``), and secret query values of the URL."""
+    check_url(url)
     secrets = [v for k, v in headers.items() if is_secret_header(k)]
     if key:
         secrets.append(key)
@@ -111,6 +112,21 @@ def make_request(url: str, payload: dict[str, Any], headers: dict[str, str], key
             secrets.append(v[7:].strip())
     secrets.extend(query_secrets(url))  # a key given in the URL (?key=...) is as secret as one in a header
     return LiveRequest(url=url, body=payload, headers=headers, secrets=secrets)
+
+
+def check_url(url: str, what: str = "the base URL") -> None:
+    """RequestError (one line, exit 2) unless ``url`` is an http(s) URL with a host: ``127.0.0.1:8000/v1`` without
+    its scheme would otherwise reach httpx as an unsupported protocol."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or is out of range
+    except ValueError as exc:
+        raise RequestError(f"{what} {redact_url(url)!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RequestError(f"{what} {redact_url(url)!r} is not an http:// or https:// URL with a host "
+                           "(e.g. http://127.0.0.1:8000/v1)")
 
 
 def _read_body(spec: str) -> dict[str, Any]:

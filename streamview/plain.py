@@ -110,7 +110,7 @@ def summary_line(model: Session, problem: str | None = None) -> str:
             bits.append(f"first delta {model.time_to_first_delta:.2f}s")
         if model.duration is not None:
             bits.append(f"{model.duration:.2f}s")
-    bits.append(f"{model.count:,} events")
+    bits.append("1 event" if model.count == 1 else f"{model.count:,} events")
     if model.problems:
         bits.append(f"{len(model.problems)} problem(s)")
     if st.error:

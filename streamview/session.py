@@ -63,6 +63,7 @@ class Session:
         self._first: StreamEvent | None = None
         self.first_delta: StreamEvent | None = None
         self.finished = False
+        self.read_error: str | None = None  # why reading stopped before the end of input (read_session)
         self._marks: dict[int, list[Anomaly]] = {}
         self._marks_key: tuple[int, int] = (0, 0)
         self.proto: Protocol | None = None  # decided
@@ -297,15 +298,19 @@ class Session:
 
 def read_session(fp, protocol: str | None = None, *, check: bool = True) -> Session:
     """Headless: a transcript decoded, sniffed, assembled (and checked) as it is read, keeping no list of events
-    (``print`` and ``check``)."""
-    from .source import EventReader, framing_of, iter_chunks
+    (``print`` and ``check``). A read that fails part way (a cut-off gzip file) keeps what was read before it and
+    says why in ``read_error``."""
+    from .source import EventReader, SourceError, framing_of, iter_chunks
 
     reader = EventReader(framing=framing_of(protocol))
     session = Session(protocol=protocol, keep=False, check=check)
     with fp:
-        for chunk in iter_chunks(fp):
-            for ev in reader.feed(chunk):
-                session.add(ev)
+        try:
+            for chunk in iter_chunks(fp):
+                for ev in reader.feed(chunk):
+                    session.add(ev)
+        except SourceError as exc:  # what was read before stays folded: the reason is kept, not raised
+            session.read_error = str(exc)
         for ev in reader.finish():
             session.add(ev)
     session.meta = reader.meta

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import zlib
 from array import array
 from typing import BinaryIO, Callable, Iterator
 
@@ -19,8 +20,39 @@ class SourceError(Exception):
     """A transcript that cannot be read: the message is one plain line."""
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+READ_ERRORS = (OSError, EOFError, zlib.error)  # what reading a (gzip) transcript can raise
+
+
 def open_transcript(path: str) -> BinaryIO:
-    """Open a transcript for reading, or raise SourceError with a one-line reason. ``-`` is stdin."""
+    """Open a transcript for reading, or raise SourceError with a one-line reason. ``-`` is stdin. A gzip-compressed
+    transcript (``.sse.gz``, or any input that starts with gzip's magic bytes) is read decompressed."""
+    return _maybe_gzip(_open(path), path)
+
+
+def _maybe_gzip(fp: BinaryIO, path: str) -> BinaryIO:
+    peek = getattr(fp, "peek", None)
+    try:
+        start = peek(2)[:2] if peek is not None else b""
+    except OSError:
+        return fp  # the first read says why
+    if start != GZIP_MAGIC:
+        return fp
+    import gzip
+
+    return gzip.GzipFile(filename="" if path == "-" else path, mode="rb", fileobj=fp)  # type: ignore[return-value]
+
+
+def read_failure(exc: BaseException) -> SourceError:
+    """A read that failed, in one line (an I/O error, or gzip data that is corrupt or cut off)."""
+    if isinstance(exc, EOFError):
+        return SourceError("gzip data cut off before its end (the compressed file is truncated)")
+    if isinstance(exc, zlib.error) or exc.__class__.__name__ == "BadGzipFile":
+        return SourceError(f"gzip data is corrupt: {exc}")
+    return SourceError(f"read failed: {getattr(exc, 'strerror', None) or exc}")
+
+
+def _open(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
     try:
@@ -42,8 +74,8 @@ def iter_chunks(fp: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
     while True:
         try:
             chunk = read(size)
-        except OSError as exc:
-            raise SourceError(f"read failed: {exc.strerror or exc}") from None
+        except READ_ERRORS as exc:
+            raise read_failure(exc) from None
         if not chunk:
             return
         yield chunk

@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
+import re
 from typing import Iterable, Iterator
+
+from .secrets import is_secret_header
 
 _FIELDS = frozenset({"event", "data", "id", "retry"})
 JUNK_SAMPLE = 200
+_STATUS_LINE = re.compile(r"HTTP/\d(?:\.\d)? (\d{3})(?: .*)?\Z")
+HEAD = 1024  # characters of the input kept as it began (TranscriptMeta.head)
 _LONG_LINE = 1 << 16  # a line this long came in pieces over several chunks: it is let go of as soon as it is read
 
 
@@ -102,6 +107,7 @@ class TranscriptMeta:
     request_body: str = ""
     status: int | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
+    head: str = ""  # the input's first characters, as decoded (to say what an input that is not a stream looks like)
 
 
 class LineFramer:
@@ -141,14 +147,54 @@ class LineFramer:
                 text = text[1:]
                 if not text:
                     return []
+        if len(self.meta.head) < HEAD:
+            self.meta.head += text[: HEAD - len(self.meta.head)]
         out: list = []
         lines = self._lines.decode(text)
+        if lines and self._http is not None:
+            lines = self._http_head(lines)
         if lines:
             self._take(lines, out)
         return out
 
     def _take(self, lines: list[str], out: list) -> None:
         raise NotImplementedError
+
+    # -- a capture that starts with the HTTP response head (``curl -i``) -----------------------------------------
+    _http: str | None = "maybe"  # "maybe": the first line may be a status line; "in": reading headers; None: body
+
+    def _http_head(self, lines: list[str]) -> list[str]:
+        """Read a leading HTTP status line and headers (``curl -i``, ``curl -v`` to a file, ``http --print=hb``)
+        into ``meta`` (``status``, ``headers``; secret headers are dropped as read), and return the lines after the
+        blank line that ends them. An interim response (``HTTP/1.1 100 Continue``) may come first; the last status
+        is kept. Anything else first: there is no head, and every line is the body's."""
+        i, n = 0, len(lines)
+        meta = self.meta
+        while i < n:
+            line = lines[i]
+            if self._http == "maybe":
+                m = _STATUS_LINE.match(line)
+                if m is None:
+                    self._http = None
+                    break
+                meta.status = int(m.group(1))
+                meta.headers = []
+                self._http = "in"
+            elif not line.strip():
+                interim = meta.status is not None and 100 <= meta.status < 200
+                self._http = "maybe" if interim else None
+                self._line_no += 1
+                i += 1
+                if self._http is None:
+                    break
+                continue
+            else:
+                name, sep, value = line.partition(":")
+                if sep and name.strip() and not is_secret_header(name.strip()):
+                    meta.headers.append((name.strip(), value.strip()))
+            self._line_no += 1
+            i += 1
+        return lines[i:] if i else lines
 
     def _comment(self, text: str, out: list[Frame]) -> None:
         if text.startswith("t="):

@@ -383,7 +383,7 @@ def test_unknown_protocol_through_the_cli(tmp_path):
     assert out.stdout.decode().splitlines() == [f"{path}: #0 seq -  note unknown-protocol: {UNKNOWN_NOTE}", f"{path}: not checked (unknown protocol) in 7 events (unknown protocol)"]
     out = cli("replay", "--plain", "--instant", str(path))
     assert out.returncode == 2 and out.stdout == b""
-    assert "unknown protocol: nothing assembled" in out.stderr.decode()
+    assert f"unknown protocol: 7 events, none of them {protocols.titles()} events; nothing assembled" in out.stderr.decode()
 
 
 LAID_OUT_LATE = {"delta-before-start.sse", "delta-type-mismatch.sse"}  # broken Anthropic streams

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from functools import partial
 from typing import Iterable
 
@@ -403,10 +404,20 @@ class StreamviewApp(App[int]):
 
 def run_app(session: Session) -> int:
     """Run the UI on ``session``; the exit code says whether the stream ended in failure (1) or not (0)."""
+    from streamview.outcome import judge
+
     player = session.player
     app = StreamviewApp(session)
     app.run()
     if app.return_code:
         return app.return_code
-    failed = player.read_error is not None or app.model.state.status == "failed"
-    return 1 if failed else 0
+    # the outcome table, as the other modes apply it; a quit before the end is judged on what had arrived
+    ended = player.finished
+    if ended:
+        app.model.finish()  # what the end of input decides (no-op when the app saw the end itself)
+    verdict = judge(app.model, ended=ended, read_error=player.read_error, live=player.live is not None)
+    if verdict.reason:
+        from streamview.sanitize import visible_line
+
+        print(visible_line(f"streamview: {verdict.reason}"), file=sys.stderr)
+    return verdict.code

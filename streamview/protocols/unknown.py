@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..checks import ERROR, NOTE, Anomaly, unreadable
+from ..checks import ERROR, NOTE, Anomaly, AnomalyList, unreadable
 from ..events import StreamEvent
 from ..state import StreamState
 from .base import COMMENT, JUNK, UNKNOWN, Description, Protocol
@@ -52,7 +52,7 @@ class NullChecker:
     """No rules: the checker before the protocol is known."""
 
     def __init__(self) -> None:
-        self.anomalies: list[Anomaly] = []
+        self.anomalies: list[Anomaly] = AnomalyList()
         self.withdrawn = 0
 
     def feed(self, ev: StreamEvent, state: Any) -> list[Anomaly]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from ...checks import ERROR, NOTE, Anomaly, fold_and_check, unreadable
+from ...checks import ERROR, NOTE, Anomaly, AnomalyList, fold_and_check, unreadable
 from ...events import StreamEvent
 from ...state import StreamState
 from .assemble import DELTAS_FOR, KNOWN_BLOCK_TYPES, KNOWN_DELTAS, AnthropicAssembler, _int
@@ -34,7 +34,7 @@ class AnthropicChecker:
     input. One fault is one anomaly: a rule fires once per block, and an unreadable event only as such."""
 
     def __init__(self) -> None:
-        self.anomalies: list[Anomaly] = []
+        self.anomalies: list[Anomaly] = AnomalyList()
         self.withdrawn = 0  # nothing is withdrawn here; kept for the views that watch it
         self._started: int | None = None  # event index of message_start
         self._stop: StreamEvent | None = None  # message_stop, or the error event that ended the stream

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...checks import ERROR, NOTE, Anomaly, fold_and_check, unreadable
+from ...checks import ERROR, NOTE, Anomaly, AnomalyList, fold_and_check, unreadable
 from ...events import StreamEvent
 from ...state import StreamState
 from .assemble import ChatAssembler, _int
@@ -18,7 +18,7 @@ class ChatChecker:
     """The rules of a Chat Completions stream (``RULES``). Feed every event after the assembler folded it."""
 
     def __init__(self) -> None:
-        self.anomalies: list[Anomaly] = []
+        self.anomalies: list[Anomaly] = AnomalyList()
         self.withdrawn = 0  # nothing here is ever withdrawn; kept for the views, as ``checks.Checker``
         self._done: StreamEvent | None = None
         self._error: StreamEvent | None = None

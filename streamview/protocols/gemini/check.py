@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...checks import ERROR, NOTE, Anomaly, fold_and_check, unreadable
+from ...checks import ERROR, NOTE, Anomaly, AnomalyList, fold_and_check, unreadable
 from ...events import StreamEvent
 from .assemble import KNOWN_PART_FIELDS, STOP, GeminiAssembler, part_kind
 from .events import BLOCKED, ERROR_EVENT, RESPONSE_FIELDS, type_of
@@ -61,7 +61,7 @@ class GeminiChecker:
     """The rules of a Gemini stream (``RULES``). Feed every event after the assembler folded it."""
 
     def __init__(self) -> None:
-        self.anomalies: list[Anomaly] = []
+        self.anomalies: list[Anomaly] = AnomalyList()
         self.withdrawn = 0  # nothing here is ever withdrawn; kept for the views
         self._first: dict[str, tuple[str, int]] = {}  # field -> (the first value, its event index)
         self._others: dict[str, set[str]] = {field: set() for field, _ in _IDS}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...checks import ERROR, NOTE, Anomaly, first_difference, fold_and_check, unreadable
+from ...checks import ERROR, NOTE, Anomaly, AnomalyList, first_difference, fold_and_check, unreadable
 from ...events import StreamEvent
 from .assemble import ResponseAssembler, ResponseState
 from .events import ENDS as TERMINAL
@@ -38,7 +38,7 @@ class Checker:
     """Feed every event after the assembler has folded it: ``feed`` returns the anomalies that event raised."""
 
     def __init__(self) -> None:
-        self.anomalies: list[Anomaly] = []
+        self.anomalies: list[Anomaly] = AnomalyList()
         self.withdrawn = 0  # bumped when a gap is withdrawn, so views can redraw their marks
         self._max_seq: int | None = None
         self._seen_below = 0  # every sequence number in [0, _seen_below) was seen (in-order streams: no set grows)
