@@ -107,7 +107,7 @@ def summary_line(model: Session, problem: str | None = None) -> str:
     if model.time_to_first_event is not None and not (model.first is not None and model.first.t_synthetic):
         bits.append(f"first event {model.time_to_first_event:.2f}s")
         if model.time_to_first_delta is not None:
-            bits.append(f"first delta {model.time_to_first_delta:.2f}s")
+            bits.append(f"first token {model.time_to_first_delta:.2f}s")
         if model.duration is not None:
             bits.append(f"{model.duration:.2f}s")
     bits.append("1 event" if model.count == 1 else f"{model.count:,} events")

@@ -8,6 +8,7 @@ Styles are names (``STYLES``), which the widgets map to their own colours.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .checks import Anomaly
@@ -163,8 +164,44 @@ def common_suffix(a: list[str], b: list[str]) -> int:
 
 
 # -- the event rows -------------------------------------------------------------------------------------------------
-EVENT_HEADER = " " + "#".rjust(5) + " " + "seq".rjust(5) + " " + "t".rjust(7) + " " + "gap".rjust(6) + " type"
-TYPE_WIDTH = 24
+TYPE_WIDTH = 24  # the type column at most; narrower when the protocol's labels are shorter or the pane is narrow
+MIN_TYPE = 10
+MIN_SUMMARY = 24  # what the type column leaves the delta's text (or the anomaly's message) at least, if it can
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """The event rows' columns: the ``seq`` column only for a protocol that numbers its events, and the type
+    column as wide as the labels need, narrowed (cropped at the front, so ``…arguments.delta`` keeps its end) so
+    the text after it keeps ``MIN_SUMMARY`` columns."""
+
+    seq: bool = True
+    type_width: int = TYPE_WIDTH
+
+    @property
+    def prefix(self) -> int:  # mark, index, [seq,] t, gap, the space after them
+        return 1 + 6 + (6 if self.seq else 0) + 8 + 6 + 1
+
+
+def row_layout(width: int, seq: bool, longest_label: int) -> RowLayout:
+    tw = max(MIN_TYPE, min(TYPE_WIDTH, longest_label))
+    room = width - RowLayout(seq, 0).prefix - 1
+    if room - tw < MIN_SUMMARY:
+        tw = max(MIN_TYPE, min(tw, room - MIN_SUMMARY))
+    return RowLayout(seq, tw)
+
+
+def event_header(layout: RowLayout = RowLayout()) -> str:
+    seq = "seq".rjust(5) + " " if layout.seq else ""
+    return " " + "#".rjust(5) + " " + seq + "t".rjust(7) + " " + "gap".rjust(6) + " type"
+
+
+def crop_label(label: str, width: int) -> str:
+    """A label that fits ``width``: cut at the front, where labels share their words, so the end shows."""
+    return label if len(label) <= width else "\u2026" + label[len(label) - width + 1 :]
+
+
+EVENT_HEADER = event_header()
 STALL = 1.0  # seconds: a gap longer than this is marked as a stall
 # style names of the rows' spans: the widgets map each to a colour
 STYLES = ("mark", "note", "item", "problem", "lifecycle", "delta", "comment", "stall", "related", "")
@@ -181,10 +218,10 @@ def fmt_gap(dt: float | None) -> str:
 
 
 def event_row(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (),
-              related: bool = False) -> list[tuple[str, str]]:
+              related: bool = False, layout: RowLayout = RowLayout()) -> list[tuple[str, str]]:
     """One event as a row: (text, style name) spans, the stream's text sanitized. The whole row takes the style
     ``related`` on top when it belongs to the selected event's item."""
-    seq = "" if ev.seq is None else str(ev.seq)
+    seq = ("" if ev.seq is None else str(ev.seq)).rjust(5) + " " if layout.seq else ""
     t = "" if ev.t is None else f"{ev.t:.3f}"
     dt = None if prev is None or prev.t is None or ev.t is None else ev.t - prev.t
     errors = [a for a in anomalies if a.severity == "error"]
@@ -195,7 +232,7 @@ def event_row(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anom
         spans.append(("?", "note"))
     else:
         spans.append(("\u2502" if related else " ", "item" if related else ""))
-    spans.append((f"{ev.index:>5} {seq:>5} {t:>7} ", ""))
+    spans.append((f"{ev.index:>5} {seq}{t:>7} ", ""))
     stall = dt is not None and ev.t_synthetic is False and dt > STALL
     spans.append((f"{fmt_gap(dt):>6}", "stall" if stall else ""))
     spans.append((" ", ""))
@@ -205,7 +242,8 @@ def event_row(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anom
         style = "note"
     else:
         style = _KIND_STYLE.get(desc.kind, "")
-    spans.append((visible_line(desc.label[:TYPE_WIDTH]).ljust(TYPE_WIDTH), style))
+    tw = layout.type_width
+    spans.append((crop_label(visible_line(desc.label), tw).ljust(tw), style))
     spans.append((" ", ""))
     if anomalies:
         detail = "; ".join(f"{a.rule}: {a.message}" for a in anomalies)
@@ -304,16 +342,18 @@ def response_rows(session: Any, extra: dict[str, str] | None = None) -> list[Row
 
     rows.append(section("timings"))
     row("events", f"{session.count:,} ({session.delta_count:,} deltas)")
-    row("first event", _secs(session.time_to_first_event))
-    row("first delta", _secs(session.time_to_first_delta))
-    row("duration", _secs(session.duration))
-    rate = session.rate
-    row("rate", "-" if rate is None else f"{rate:,.1f} ev/s")
+    timed = not (session.first is not None and session.first.t_synthetic)
+    if timed:  # a transcript without t= times has only the replay's schedule: no figure is made of it
+        row("first event", _secs(session.time_to_first_event))
+        row("first token", _secs(session.time_to_first_delta))
+        row("duration", _secs(session.duration))
+        rate = session.rate
+        row("rate", "-" if rate is None else f"{rate:,.1f} ev/s")
     pings = getattr(state, "pings", None)
     if isinstance(pings, int):
         row("pings", f"{pings:,} (keep-alives)")
     if session.first is not None and session.first.t_synthetic:
-        row("clock", "no t= times in the transcript: steady replay pace", "dim")
+        row("clock", "no t= times in the transcript: played at a steady pace, so no timing is shown", "dim")
     for k, v in extra.items():
         if k != "error":
             row(k, v)
@@ -339,11 +379,17 @@ def row_text(r: Row) -> tuple[str, str]:
 
 # -- the timeline -----------------------------------------------------------------------------------------------
 def timeline_bins(times: Sequence[float], width: int, total: int) -> list[int]:
-    """Events per time slice over the whole stream (``times``: arrival times in order; ``total``: the events)."""
-    if len(times) < 2 or times[-1] <= times[0]:
-        return [total]
-    bins = max(1, min(width or 40, len(times) // 2))
-    first, scale = times[0], bins / (times[-1] - times[0])
+    """Events per time slice over the whole stream (``times``: arrival times in order; ``total``: the events).
+    Fewer than two distinct times draw nothing (an empty list: a flat line, never a full bar). The slices cover
+    the stream plus one mean gap after its last event, so the last slice is as wide as the others and a steady
+    stream draws level to its end (the last event does not pile onto the last slice)."""
+    n = len(times)
+    if n < 2 or times[-1] <= times[0]:
+        return []
+    bins = max(2, min(width or 40, n // 2))
+    first = times[0]
+    span = (times[-1] - first) * n / (n - 1)
+    scale = bins / span
     counts = [0] * bins
     last = bins - 1
     for t in times:

@@ -62,6 +62,7 @@ class Session:
         self._last_event: StreamEvent | None = None
         self._first: StreamEvent | None = None
         self.first_delta: StreamEvent | None = None
+        self.longest_label = 0  # the longest event label classified so far (the rows' type column follows it)
         self.finished = False
         self.read_error: str | None = None  # why reading stopped before the end of input (read_session)
         self._marks: dict[int, list[Anomaly]] = {}
@@ -175,7 +176,9 @@ class Session:
 
         def fold(ev: StreamEvent) -> None:
             if describes:
-                _label, kind, key = classify(ev)
+                label, kind, key = classify(ev)
+                if len(label) > session.longest_label:
+                    session.longest_label = len(label)
                 code = codes[kind]
                 kinds_append(code)
                 # the key: an int key (a position) as itself, None as -1, any other as -2 - its place in the table
@@ -245,6 +248,11 @@ class Session:
         if self.proto is None:
             return PendingState()
         return self.proto.state_at(self.events, index, self.assembler.state)
+
+    @property
+    def numbered(self) -> bool:
+        """Whether the stream's events carry a sequence number (its protocol has one, or it is not decided yet)."""
+        return self.proto is None or bool(self.proto.sequence_field)
 
     # -- per-event descriptions --------------------------------------------------------------------------------
     def kind_of(self, index: int) -> str | None:

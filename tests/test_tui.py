@@ -164,7 +164,7 @@ async def test_question_mark_shows_help_and_escape_closes_it():
         await pilot.pause(0.1)
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for key in ("space", "Restart", "Markdown", "time-travel"):
+        for key in ("space", "Replay from the first event", "Markdown", "time-travel"):  # the help's own lines
             assert key in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -327,3 +327,42 @@ async def test_the_key_bar_lists_the_keys_and_a_click_runs_one():
         assert not app.player.paused  # the click ran the key's action
         await pilot.click(KeyBar, offset=(shown.index("n Step") + 1, 0))
         assert app.player.paused  # step pauses
+
+
+async def test_y_copies_the_selected_event_json_or_the_focused_pane():
+    import json as _json
+
+    from streamview.widgets.message_view import MessageView
+    from streamview.widgets.response_view import ResponseView
+
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.press("y")  # nothing selected yet
+        assert app.clipboard == ""
+        await pilot.press("home")
+        await pilot.press("down", "down")
+        index = app.query_one(EventList).cursor
+        await pilot.press("y")
+        assert _json.loads(app.clipboard) == app.model.events[index].payload
+        assert app.clipboard.startswith("{\n  ")  # pretty, as the detail shows it
+        app.query_one(MessageView).text_view.focus()
+        await pilot.press("y")
+        assert app.clipboard == "Hello there! How can I assist you today?"
+        app.query_one(ResponseView).focus()
+        await pilot.press("y")
+        assert "resp_687937d6852c819199d18805b160d13e0d28eb600b6e01a0" in app.clipboard and "o4-mini-2025-04-16" in app.clipboard
+
+
+async def test_a_filter_that_keeps_nothing_says_so():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        events = app.query_one(EventList)
+        for _ in range(4):
+            await pilot.press("f")
+            if events.filter_name == "anomalies":
+                break
+        await pilot.pause(0.1)
+        assert events.filter_name == "anomalies" and events.row_count == 0
+        assert "no events match the filter: anomalies" in screen_text(app)

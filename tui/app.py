@@ -53,6 +53,7 @@ class StreamviewApp(App[int]):
         Binding("slash", "search", "Search", id="search", key_display="/", tooltip="Search event payloads (enter finds the next)"),
         Binding("m", "markdown", "Markdown", id="markdown", tooltip="Show the message as Markdown or as raw text"),
         Binding("s", "save", "Save", id="save", tooltip="Save the stream so far as a transcript file"),
+        Binding("y", "copy", "Copy", id="copy", tooltip="Copy to the clipboard: the selected event's JSON, or the focused pane's text (message, response)"),
         Binding("question_mark,f1", "help", "Help", id="help", key_display="?", tooltip="Keys and what they do"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit streamview"),
     ]
@@ -117,6 +118,21 @@ class StreamviewApp(App[int]):
 
     def on_resize(self, event) -> None:
         self._apply_width(event.size.width)
+        self.call_after_refresh(self._update_header)
+
+    _header_text = HEADER
+
+    def _update_header(self) -> None:
+        """The events' column header follows the rows' layout (a protocol without sequence numbers has no seq
+        column; the type column is as wide as its labels and the pane allow)."""
+        events = getattr(self, "_events", None)
+        if events is None or not events.is_attached:
+            return
+        text = events.header()
+        if text != self._header_text:
+            self._header_text = text
+            for header in self.screen_stack[0].query("#events-header"):
+                header.update(Text(text, style="bold"))
 
     def _apply_width(self, width: int) -> None:
         # the panes' screen, whatever is on top (a resize while the help screen is open)
@@ -193,6 +209,7 @@ class StreamviewApp(App[int]):
                 self._marks_key = marks_key
                 events.redraw()  # a withdrawn gap or an end-of-stream anomaly marks an old row
             events.sync(len(model.events))
+            self._update_header()
             self._update_timeline()
             self._message_view.update_live(model.state, streaming)
             extra = {"speed": f"{self.player.speed:g}x"}
@@ -206,11 +223,20 @@ class StreamviewApp(App[int]):
         n = len(model.events)
         count = f"{n:,}/{p.total:,} events" if p.total is not None else f"{n:,} events"
         bits = [" streamview", self.label, model.state.status or "-", self.phase(), count]
-        if model.time_to_first_event is not None:
-            bits.append(f"ttft {model.time_to_first_event:.2f}s")
-        if model.rate is not None:
-            bits.append(f"{model.rate:,.0f} ev/s")
-        bits.append(f"{p.speed:g}x")
+        # the timings are the stream's own only when it has them (live arrival, or a transcript's t= times); a
+        # transcript without them is played at a steady pace, and that schedule says nothing about the stream
+        first = model.first
+        if first is not None and not first.t_synthetic:
+            if model.time_to_first_delta is not None:
+                bits.append(f"first token {model.time_to_first_delta:.2f}s")
+            elif model.time_to_first_event is not None:
+                bits.append(f"first event {model.time_to_first_event:.2f}s")
+            if model.rate is not None:
+                bits.append(f"{model.rate:,.0f} ev/s")
+        elif first is not None:
+            bits.append("no timing recorded")
+        if p.live is None:
+            bits.append(f"{p.speed:g}x")
         errors = sum(1 for a in model.anomalies if a.severity == "error")
         if errors:
             bits.append(f"! {errors} anomal{'y' if errors == 1 else 'ies'}")
@@ -362,6 +388,44 @@ class StreamviewApp(App[int]):
             return
         self.saved_path = path
         self.notify(f"saved {n:,} events to {path}", markup=False)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """A live stream arrives in real time: the replay's speed keys do nothing there, so they are not offered."""
+        if action in ("faster", "slower") and getattr(self, "player", None) is not None and self.player.live is not None:
+            return False
+        return True
+
+    def copy_target(self) -> tuple[str, str] | None:
+        """What ``y`` copies, and in words: the message text when the message pane has focus, the response rows
+        when the response pane has, else the selected event's JSON (its data as received, pretty when it is JSON)."""
+        focused = self.focused
+        message = self._message_view
+        if focused is not None and (focused is message or message in focused.ancestors):
+            text = self.model.state.text()
+            return text, f"the message text ({len(text):,} characters)"
+        if focused is not None and (focused is self._response_view or self._response_view in focused.ancestors):
+            from streamview.render import response_rows, row_text
+
+            lines = [f"{label}  {value}".rstrip() for label, value in (row_text(r) for r in response_rows(self.model)) if label]
+            return "\n".join(lines), "the response pane's rows"
+        index = self._events.cursor
+        if index is None or index >= len(self.model.events):
+            return None
+        ev = self.model.events[index]
+        payload = ev.payload
+        import json
+
+        text = json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None else ev.data
+        return text, f"event #{index}'s {'JSON' if payload is not None else 'data'} ({len(text):,} characters)"
+
+    def action_copy(self) -> None:
+        target = self.copy_target()
+        if target is None:
+            self.notify("nothing to copy: select an event (up/down) or focus a pane", severity="warning", markup=False)
+            return
+        text, what = target
+        self.copy_to_clipboard(text)
+        self.notify(f"copied {what} to the clipboard", markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))

@@ -15,6 +15,30 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 
+# which keys stay when the bar is too narrow for all of them: help and quit always, then the replay's own keys
+KEEP_FIRST = ("help", "quit", "toggle_pause", "step", "select", "anomaly(1)", "filter", "search", "end", "save",
+              "copy", "markdown", "restart", "faster", "slower")
+
+
+def _width(entries) -> int:
+    return sum(len(key) + len(description) + 3 for key, description, *_ in entries)
+
+
+def fit(entries: list, width: int) -> list:
+    """The entries that fit ``width``, in their own order, dropping the lowest in ``KEEP_FIRST`` first (help and
+    quit are never dropped); when even those do not fit with their words, the keys alone."""
+    kept = list(entries)
+    rank = {action: i for i, action in enumerate(KEEP_FIRST)}
+    while _width(kept) > width and len(kept) > 2:
+        droppable = [e for e in kept if e[3].action not in ("help", "quit")]
+        if not droppable:
+            break
+        kept.remove(max(droppable, key=lambda e: rank.get(e[3].action, len(KEEP_FIRST) - 3)))
+    if _width(kept) > width:
+        kept = [(key, description[:1], *rest) for key, description, *rest in kept]
+    return kept
+
+
 class KeyBar(Static):
     DEFAULT_CSS = """
     KeyBar {
@@ -51,8 +75,7 @@ class KeyBar(Static):
             return
         key_style = self.get_component_rich_style("keybar--key", partial=True)
         desc_style = self.get_component_rich_style("keybar--description", partial=True)
-        text = Text(no_wrap=True, overflow="crop", end="")
-        spans: list[tuple[int, int, Binding, DOMNode]] = []
+        entries: list[tuple[str, str, bool, Binding, DOMNode]] = []  # key, description, enabled, binding, node
         seen: set[str] = set()
         palette = None
         for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
@@ -62,21 +85,27 @@ class KeyBar(Static):
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
+            entries.append((self.app.get_key_display(binding), binding.description, enabled, binding, node))
+        width = self.size.width or 80
+        shown = fit(entries, width)
+        text = Text(no_wrap=True, overflow="crop", end="")
+        spans: list[tuple[int, int, Binding, DOMNode]] = []
+        for key, description, enabled, binding, node in shown:
             start = len(text)
             text.append(" ")
-            text.append(self.app.get_key_display(binding), key_style)
+            text.append(key, key_style)
             text.append(" ")
-            text.append(binding.description, desc_style if enabled else desc_style + "dim")
+            text.append(description, desc_style if enabled else desc_style + "dim")
             text.append(" ")
             spans.append((start, len(text), binding, node))
         if palette is not None:
             node, binding = palette
             hint = f" {self.app.get_key_display(binding)} palette "
-            pad = max(1, self.size.width - len(text) - len(hint))
-            text.append(" " * pad)
-            start = len(text)
-            text.append(hint, desc_style)
-            spans.append((start, len(text), binding, node))
+            if len(text) + 1 + len(hint) <= width:  # only where it fits: the keys come first
+                text.append(" " * (width - len(text) - len(hint)))
+                start = len(text)
+                text.append(hint, desc_style)
+                spans.append((start, len(text), binding, node))
         self._spans = spans
         self.update(text)
 

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 from streamview.checks import Anomaly
 from streamview.events import StreamEvent
 from streamview.protocols.base import Description
-from streamview.render import EVENT_HEADER, event_row
+from streamview.render import EVENT_HEADER, RowLayout, event_header, event_row, row_layout
 
 HEADER = EVENT_HEADER
 
@@ -42,10 +42,10 @@ STYLE_CURSOR = Style(reverse=True)
 
 
 def row_text(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (),
-             related: bool = False) -> Text:
+             related: bool = False, layout: RowLayout = RowLayout()) -> Text:
     """One event as a row of text: ``render.event_row`` drawn (stream text sanitized there, never markup)."""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
-    for piece, style in event_row(desc, ev, prev, anomalies, related):
+    for piece, style in event_row(desc, ev, prev, anomalies, related, layout):
         text.append(piece, STYLES.get(style))
     if related:
         text.stylize(STYLE_RELATED)
@@ -202,6 +202,10 @@ class EventList(ScrollView, can_focus=True):
         row = scroll_y + y
         width = self.size.width
         if row >= self.row_count:
+            if row == 0 and self.rows is not None and self.count:  # a filter that keeps nothing says so
+                note = Text(f" no events match the filter: {self.filter_name} (f: the next filter)", style="dim italic")
+                note.truncate(width, overflow="ellipsis", pad=True)
+                return Strip(list(note.render(self.app.console, end="")), width).apply_style(self.rich_style)
             return Strip.blank(width, self.rich_style)
         index = self.event_at(row)
         if index >= len(self.events):
@@ -210,10 +214,11 @@ class EventList(ScrollView, can_focus=True):
         marks = self.marks().get(index, ())
         selected = index == self.cursor
         related = self._related_key is not None and not selected and self.session.key_of(index) == self._related_key
-        key = (index, selected, related, width, tuple(id(a) for a in marks), ev.error is not None)
+        layout = self.layout()
+        key = (index, selected, related, width, layout, tuple(id(a) for a in marks), ev.error is not None)
         strip = self._cache.get(key)
         if strip is None:
-            text = row_text(self.session.describe(index), ev, self.events[index - 1] if index else None, marks, related)
+            text = row_text(self.session.describe(index), ev, self.events[index - 1] if index else None, marks, related, layout)
             text.truncate(width, overflow="ellipsis", pad=True)
             if selected:
                 text.stylize(STYLE_CURSOR)
@@ -223,6 +228,14 @@ class EventList(ScrollView, can_focus=True):
         return strip.apply_style(self.rich_style).apply_offsets(scroll_x, row)
 
     _related_key = None
+
+    def layout(self) -> RowLayout:
+        """The rows' columns for this width and this stream (``render.row_layout``)."""
+        return row_layout(self.size.width, self.session.numbered, self.session.longest_label)
+
+    def header(self) -> str:
+        """The column header over the rows, for the same layout."""
+        return event_header(self.layout())
 
     def watch_cursor(self, old: int | None, new: int | None) -> None:
         # the events of the selected event's item are highlighted
