@@ -13,6 +13,12 @@ SEED_NANO = EXAMPLES / "gpt-4.1-nano-hello.sse"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's settings (the theme): each test has a config directory of its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 def make_app(source, label: str = "test", **player_kwargs):
     """A StreamviewApp replaying ``source`` (a path or bytes)."""
     from streamview.replay.player import Player

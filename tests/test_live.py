@@ -248,6 +248,9 @@ async def test_tui_shows_a_live_stream_with_http_metadata(server, tmp_path, monk
         monkeypatch.chdir(tmp_path)
         await pilot.press("s")
         await pilot.pause(0.2)
+        await pilot.press("enter")  # the prompt's default name
+        await wait_until(pilot, lambda: getattr(app, "saved_path", None) is not None)
+        assert app.saved_path.startswith(str(tmp_path)) and app.saved_path.endswith(".sse")
         saved = (tmp_path / app.saved_path).read_text()
         assert KEY not in saved
         assert final_of(tmp_path / app.saved_path)["text"] == final_of(UNICODE)["text"]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SEED_O4, make_app, wait_until
+from tests.conftest import EXAMPLES, FIXTURES, SEED_O4, make_app, wait_until
 from streamview.widgets.event_list import EventList
 
 SIZES = [(200, 50), (80, 24)]
+PROTOCOL_SIZES = [(80, 24), (120, 40), (200, 50)]
+DEMOS = ["chat-tool-calls", "anthropic-thinking", "gemini-thinking"]
 
 
 def stepped_to(count: int):
@@ -27,6 +29,12 @@ def stepped_to(count: int):
 async def loaded(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.player.finished and pilot.app.query_one(EventList).count == 20)
     await pilot.pause(0.4)  # the metadata pane redraws counts at most 4 times a second
+
+
+async def ended(pilot) -> None:
+    await wait_until(pilot, lambda: pilot.app.player.finished and pilot.app.model.finished
+                     and pilot.app.query_one(EventList).count == len(pilot.app.model.events))
+    await pilot.pause(0.4)
 
 
 class TestMainScreen:
@@ -61,5 +69,81 @@ class TestHelp:
             await loaded(pilot)
             await pilot.press("question_mark")
             await pilot.pause(0.1)
+
+        assert snap_compare(make_app(SEED_O4, label="o4-mini-hello.sse", instant=True), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestProtocols:
+    @pytest.mark.parametrize("size", PROTOCOL_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    @pytest.mark.parametrize("demo", DEMOS)
+    def test_end(self, snap_compare, demo, size):
+        """You should see each protocol's demo at its end: the delta text on the rows (no seq column), the message,
+        the protocol's metadata, and ? and q in the key bar."""
+        assert snap_compare(make_app(EXAMPLES / f"{demo}.sse", label=demo, instant=True), terminal_size=size, run_before=ended)
+
+    @pytest.mark.parametrize("demo", DEMOS)
+    def test_mid_stream(self, snap_compare, demo):
+        """You should see each protocol's demo paused part way: some rows, the message so far, status in progress."""
+
+        async def run_before(pilot) -> None:
+            for _ in range(4):
+                await pilot.press("n")
+            await wait_until(pilot, lambda: pilot.app.query_one(EventList).count == 4)
+            await pilot.pause(0.4)
+
+        assert snap_compare(make_app(EXAMPLES / f"{demo}.sse", label=demo, paused=True), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestTheme:
+    def test_light(self, snap_compare):
+        """You should see the end of the o4-mini demo in textual-light: every row, mark and the selected item's
+        rows readable (dark text on light)."""
+
+        async def run_before(pilot) -> None:
+            pilot.app.theme = "textual-light"
+            await loaded(pilot)
+            await pilot.press("home", "down", "down", "down", "down")
+            await pilot.pause(0.2)
+
+        assert snap_compare(make_app(SEED_O4, label="o4-mini-hello.sse", instant=True), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestAnomaly:
+    def test_selected(self, snap_compare):
+        """You should see a broken stream's anomaly selected with a: its row marked, its JSON, the rule and message."""
+
+        async def run_before(pilot) -> None:
+            await ended(pilot)
+            await pilot.press("a")
+            await pilot.pause(0.3)
+
+        path = FIXTURES / "broken" / "seq-gap.sse"
+        assert snap_compare(make_app(path, label=path.name, instant=True), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestSearch:
+    def test_box_open(self, snap_compare):
+        """You should see the search box open with "assist" typed and the first match selected."""
+
+        async def run_before(pilot) -> None:
+            await loaded(pilot)
+            await pilot.press("slash", *"assist", "enter")
+            await pilot.pause(0.2)
+
+        assert snap_compare(make_app(SEED_O4, label="o4-mini-hello.sse", instant=True), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestSave:
+    def test_prompt(self, snap_compare, monkeypatch):
+        """You should see the save prompt over the panes, with a generated streamview-*.sse name."""
+        from streamview.tui import save
+
+        monkeypatch.setattr(save, "default_name", lambda: "streamview-20261201-120000.sse")
+        monkeypatch.setattr(save.os, "getcwd", lambda: "/home/user/project")
+
+        async def run_before(pilot) -> None:
+            await loaded(pilot)
+            await pilot.press("s")
+            await pilot.pause(0.2)
 
         assert snap_compare(make_app(SEED_O4, label="o4-mini-hello.sse", instant=True), terminal_size=(120, 40), run_before=run_before)

@@ -366,3 +366,85 @@ async def test_a_filter_that_keeps_nothing_says_so():
         await pilot.pause(0.1)
         assert events.filter_name == "anomalies" and events.row_count == 0
         assert "no events match the filter: anomalies" in screen_text(app)
+
+
+async def test_save_asks_where_with_a_default_and_says_the_absolute_path(tmp_path, monkeypatch):
+    from textual.widgets import Input
+
+    from streamview.tui.save import SavePrompt
+
+    monkeypatch.chdir(tmp_path)
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, SavePrompt)
+        box = app.screen.query_one(Input)
+        assert box.value.startswith("streamview-") and box.value.endswith(".sse")
+        await pilot.press("escape")  # cancelled: nothing written
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, SavePrompt) and list(tmp_path.iterdir()) == []
+        (tmp_path / "run.sse").write_text("old")
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        app.screen.query_one(Input).value = "run.sse"
+        await pilot.press("enter")  # exists: asks again
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, SavePrompt) and "exists" in screen_text(app)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: getattr(app, "saved_path", None) is not None)
+        assert app.saved_path == str(tmp_path / "run.sse")
+        assert (tmp_path / "run.sse").read_text().startswith(": streamview transcript")
+        assert any(n.message == f"saved 20 events to {tmp_path / 'run.sse'}" for n in app._notifications)  # the toast
+
+
+async def test_a_theme_switch_repaints_every_pane_and_is_kept(tmp_path):
+    import json as _json
+
+    from streamview.tui import settings
+    from streamview.widgets.theme import pane_styles
+
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.press("home")
+        await pilot.press("down")
+        dark_rows = [app.query_one(EventList).render_line(y) for y in range(6)]
+        app.theme = "textual-light"
+        await pilot.pause(0.3)
+        light = pane_styles(app)
+        light_rows = [app.query_one(EventList).render_line(y) for y in range(6)]
+        assert [s.text for s in light_rows] == [s.text for s in dark_rows]  # the same rows, in new colours
+        assert [list(s) for s in light_rows] != [list(s) for s in dark_rows]
+        # the related rows are readable on a light theme: their background is light, their text dark
+        related = light["related"]
+        assert related.bgcolor.triplet is not None and sum(related.bgcolor.triplet) > 3 * 160
+        assert sum(related.color.triplet) < 3 * 100
+    assert _json.loads(settings.path().read_text())["theme"] == "textual-light"
+    app = make_app(SEED_O4, instant=True)  # the next run starts in the chosen theme
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        assert app.theme == "textual-light"
+
+
+def test_every_builtin_theme_gives_readable_row_colours():
+    from textual.app import App
+
+    from streamview.widgets.theme import _contrast, pane_styles
+    from textual.color import Color
+
+    app = App()
+    checked = 0
+    for name in app.available_themes:
+        if name.startswith("ansi-"):
+            continue  # ANSI themes name the terminal's own palette: no colour to measure
+        checked += 1
+        app.theme = name
+        theme = app.current_theme
+        background = Color.parse(theme.background or ("#121212" if theme.dark else "#efefef"))
+        styles = pane_styles(app)
+        for key in ("note", "item", "problem", "lifecycle", "good", "bad", "warn"):
+            color = styles[key].color.triplet
+            assert _contrast(Color(*color), background) >= 2.9, (name, key)
+    assert checked >= 15

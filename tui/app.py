@@ -108,10 +108,27 @@ class StreamviewApp(App[int]):
         self._status = self.query_one("#status", Static)
         self._timeline = self.query_one("#timeline", Sparkline)
         self._events.focus()
+        from . import settings
+
+        chosen = settings.load().get("theme")  # the theme chosen last time, if this Textual still has it
+        if isinstance(chosen, str) and chosen in self.available_themes and chosen != self.theme:
+            self.theme = chosen
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(FRAME, self.render_frame)
         gc.collect()
         gc.freeze()  # the app as it starts (modules, classes, widgets) lives as long as it does
         self.consume()
+
+    def _theme_changed(self, theme) -> None:
+        """A theme switch repaints every pane at once (the rows' cached colours go), and is kept for next time."""
+        from . import settings
+
+        self._events.redraw()
+        self._message_view.text_view.restyle()
+        self._response_view.restyle()
+        for bar in self.screen_stack[0].query(KeyBar):
+            bar.call_after_refresh(bar._rebuild)
+        settings.save(theme=self.theme)
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # what this app froze is ordinary garbage again once it has gone (several apps in one process)
@@ -375,11 +392,17 @@ class StreamviewApp(App[int]):
         spark.data = timeline_bins(times, spark.size.width, len(events))
 
     def action_save(self) -> None:
-        import time
+        """Ask where (a generated ``streamview-*.sse`` name as the default), then write the stream so far."""
+        from . import save
 
+        self.push_screen(save.SavePrompt(save.default_name(), len(self.model.events)), self._save_to)
+
+    def _save_to(self, path: str | None) -> None:
+        if path is None:
+            self.notify("not saved", markup=False)
+            return
         from streamview.replay.recorder import write_transcript
 
-        path = time.strftime("streamview-%Y%m%d-%H%M%S.sse")
         try:
             with open(path, "w", encoding="utf-8", newline="\n") as fh:
                 n = write_transcript(fh, self.model.events, self.player.meta)
@@ -450,7 +473,7 @@ class StreamviewApp(App[int]):
             return
         self.travel = index
         ev = self.model.events[index]
-        self.query_one(DetailView).show(ev)
+        self.query_one(DetailView).show(ev, self.model.marks().get(index, ()))
         right = self.query_one("#right", ContentSwitcher)
         right.current = "detail"
         right.border_title = f"event #{index}"

@@ -12,12 +12,21 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.events import Click
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 
 # which keys stay when the bar is too narrow for all of them: help and quit always, then the replay's own keys
 KEEP_FIRST = ("help", "quit", "toggle_pause", "step", "select", "anomaly(1)", "filter", "search", "end", "save",
               "copy", "markdown", "restart", "faster", "slower")
+
+
+_CHARACTER_KEYS = {"space", "plus", "minus", "slash", "question_mark", "equals_sign", "full_stop", "comma"}
+
+
+def _is_character(key: str) -> bool:
+    """Whether pressing ``key`` types a character (so an input box takes it, not the app)."""
+    key = key.strip()
+    return len(key) == 1 or key in _CHARACTER_KEYS
 
 
 def _width(entries) -> int:
@@ -78,14 +87,20 @@ class KeyBar(Static):
         entries: list[tuple[str, str, bool, Binding, DOMNode]] = []  # key, description, enabled, binding, node
         seen: set[str] = set()
         palette = None
+        typing = isinstance(self.screen.focused, Input)  # keys that are characters type into the box: not offered
         for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if typing and all(_is_character(k) for k in binding.key.split(",")):
+                continue
             if binding.key == self.app.COMMAND_PALETTE_BINDING and self.app.ENABLE_COMMAND_PALETTE:
                 palette = (node, binding)
                 continue
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            entries.append((self.app.get_key_display(binding), binding.description, enabled, binding, node))
+            display = self.app.get_key_display(binding)
+            if typing:  # the key that still works while typing (f1 for ?), not the character
+                display = next(k.strip() for k in binding.key.split(",") if not _is_character(k))
+            entries.append((display, binding.description, enabled, binding, node))
         width = self.size.width or 80
         shown = fit(entries, width)
         text = Text(no_wrap=True, overflow="crop", end="")

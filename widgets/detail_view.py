@@ -29,7 +29,9 @@ def clip(value: Any, limit: int = CLIP) -> Any:
     return value
 
 
-def render_detail(ev: StreamEvent) -> Group:
+def render_detail(ev: StreamEvent, anomalies=(), styles: dict | None = None) -> Group:
+    """The event's place, its anomalies in full (rule and message, wrapped: a row has room for few words of them),
+    its problem, then its payload."""
     head = Text()
     head.append(f"event #{ev.index}", style="bold")
     if ev.seq is not None:
@@ -39,6 +41,13 @@ def render_detail(ev: StreamEvent) -> Group:
         head.append(f"  t {ev.t:.3f}s" + (" (replay pace)" if ev.t_synthetic else ""))
     kind = ev.type if ev.kind == "event" and ev.name == ev.type else f"{ev.type}  (SSE event: {ev.name})"
     parts = [head, Text(visible_line(kind), style="dim")]
+    styles = styles or {}
+    for a in anomalies:
+        mark = "!" if a.severity == "error" else "?"
+        style = styles.get("problem" if a.severity == "error" else "note") or ("bold red" if a.severity == "error" else "yellow")
+        line = Text(f"{mark} {a.severity} {a.rule}: ", style=style)
+        line.append(visible_line(a.message))
+        parts.append(line)
     if ev.error:
         parts.append(Text(visible_line(ev.error), style="bold red"))
     if ev.payload is not None:
@@ -64,6 +73,8 @@ class DetailView(VerticalScroll):
     def compose(self):
         yield Static("", id="detail-body", markup=False)
 
-    def show(self, ev: StreamEvent) -> None:
-        self.query_one("#detail-body", Static).update(render_detail(ev))
+    def show(self, ev: StreamEvent, anomalies=()) -> None:
+        from .theme import pane_styles
+
+        self.query_one("#detail-body", Static).update(render_detail(ev, anomalies, pane_styles(self.app)))
         self.scroll_home(animate=False)

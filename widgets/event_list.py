@@ -24,31 +24,23 @@ from streamview.events import StreamEvent
 from streamview.protocols.base import Description
 from streamview.render import EVENT_HEADER, RowLayout, event_header, event_row, row_layout
 
+from .theme import pane_styles
+
 HEADER = EVENT_HEADER
 
-STYLES = {
-    "mark": Style(color="white", bgcolor="red", bold=True),
-    "note": Style(color="yellow"),
-    "item": Style(color="green"),
-    "problem": Style(color="red", bold=True),
-    "lifecycle": Style(color="cyan", bold=True),
-    "delta": Style(dim=True),
-    "comment": Style(color="yellow", italic=True),
-    "stall": Style(color="black", bgcolor="yellow", bold=True),
-    "": None,
-}
-STYLE_RELATED = Style(bgcolor="grey23")
 STYLE_CURSOR = Style(reverse=True)
 
 
 def row_text(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (),
-             related: bool = False, layout: RowLayout = RowLayout()) -> Text:
-    """One event as a row of text: ``render.event_row`` drawn (stream text sanitized there, never markup)."""
+             related: bool = False, layout: RowLayout = RowLayout(), styles: dict | None = None) -> Text:
+    """One event as a row of text: ``render.event_row`` drawn (stream text sanitized there, never markup), in
+    ``styles`` (``theme.pane_styles``: the app's theme)."""
+    styles = styles or {}
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     for piece, style in event_row(desc, ev, prev, anomalies, related, layout):
-        text.append(piece, STYLES.get(style))
-    if related:
-        text.stylize(STYLE_RELATED)
+        text.append(piece, styles.get(style))
+    if related and styles.get("related") is not None:
+        text.stylize(styles["related"])
     return text
 
 
@@ -215,10 +207,11 @@ class EventList(ScrollView, can_focus=True):
         selected = index == self.cursor
         related = self._related_key is not None and not selected and self.session.key_of(index) == self._related_key
         layout = self.layout()
-        key = (index, selected, related, width, layout, tuple(id(a) for a in marks), ev.error is not None)
+        key = (index, selected, related, width, layout, self.app.theme, tuple(id(a) for a in marks), ev.error is not None)
         strip = self._cache.get(key)
         if strip is None:
-            text = row_text(self.session.describe(index), ev, self.events[index - 1] if index else None, marks, related, layout)
+            text = row_text(self.session.describe(index), ev, self.events[index - 1] if index else None, marks, related,
+                            layout, pane_styles(self.app))
             text.truncate(width, overflow="ellipsis", pad=True)
             if selected:
                 text.stylize(STYLE_CURSOR)

@@ -335,6 +335,11 @@ class MessageText(ScrollView, can_focus=True):
                 self.scroll_to(y=self.doc.line_row[top], animate=False, immediate=True)
 
     # -- drawing -----------------------------------------------------------------------------------------------
+    def restyle(self) -> None:
+        """Draw every row again (the theme changed: the cached rows hold the old colours)."""
+        self._cache.clear()
+        self.refresh()
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import time
 
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from streamview.session import Session
 from streamview.render import response_rows, row_text
 from streamview.sanitize import visible_line
+from streamview.session import Session
 
-ROW_STYLES = {"good": "green", "bad": "bold red", "warn": "yellow", "dim": "dim", "": ""}
-SECTION_STYLES = {"bad": "bold underline red", "warn": "bold underline yellow", "": "bold underline"}
+from .theme import pane_styles
 
 
 class ResponseView(VerticalScroll):
@@ -48,19 +48,27 @@ class ResponseView(VerticalScroll):
             self._trailing.stop()
             self._trailing = None
         self._key, self._at, self._count = key, now, len(model.events)
-        self.query_one("#response-body", Static).update(self.render_body(model, extra or {}))
+        self._model, self._extra = model, extra or {}
+        self.query_one("#response-body", Static).update(self.render_body(model, extra or {}, pane_styles(self.app)))
+
+    def restyle(self) -> None:
+        """Draw again in the app's current theme."""
+        if getattr(self, "_model", None) is not None:
+            self.query_one("#response-body", Static).update(self.render_body(self._model, self._extra, pane_styles(self.app)))
 
     @staticmethod
-    def render_body(model: Session, extra: dict[str, str]) -> Table:
+    def render_body(model: Session, extra: dict[str, str], styles: dict | None = None) -> Table:
         """One two-column grid (so every value column lines up), section titles as rows: ``render.response_rows``
-        drawn."""
+        drawn in ``styles`` (``theme.pane_styles``)."""
+        styles = styles or {}
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         for r in response_rows(model, extra):
             if r.label is None:
-                grid.add_row(Text(visible_line(str(r.value)), style=SECTION_STYLES.get(r.style, "bold underline")), Text(""))
+                tone = styles.get(r.style) if r.style in ("bad", "warn") else None
+                grid.add_row(Text(visible_line(str(r.value)), style=Style(bold=True, underline=True) + (tone or Style())), Text(""))
                 continue
             label, value = row_text(r)
-            grid.add_row(Text(label), Text(value, style=ROW_STYLES.get(r.style, "")))
+            grid.add_row(Text(label), Text(value, style=styles.get(r.style) or ""))
         return grid
