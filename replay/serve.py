@@ -178,11 +178,22 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 return
             self._log(200, f"{_events(sent[0])} sent · complete")
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.protocol = proto.name  # type: ignore[attr-defined]
     server.route = route  # type: ignore[attr-defined]
     server.answers = answers  # type: ignore[attr-defined]
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up is no error of the server's (the request's line says so): no traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _events(n: int) -> str:

@@ -78,12 +78,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         # odd chunk sizes: lines, events and UTF-8 characters get split across chunks, as on a real connection
         step = 97
-        for i in range(0, len(data), step):
-            chunk = data[i : i + step]
-            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
         self.close_connection = True
+        try:
+            for i in range(0, len(data), step):
+                chunk = data[i : i + step]
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the SDK stops reading at the terminal event and closes: nothing is wrong
 
     def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
         pass

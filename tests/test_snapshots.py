@@ -81,8 +81,9 @@ class TestProtocols:
         the protocol's metadata, and ? and q in the key bar."""
         assert snap_compare(make_app(EXAMPLES / f"{demo}.sse", label=demo, instant=True), terminal_size=size, run_before=ended)
 
+    @pytest.mark.parametrize("size", PROTOCOL_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
     @pytest.mark.parametrize("demo", DEMOS)
-    def test_mid_stream(self, snap_compare, demo):
+    def test_mid_stream(self, snap_compare, demo, size):
         """You should see each protocol's demo paused part way: some rows, the message so far, status in progress."""
 
         async def run_before(pilot) -> None:
@@ -91,7 +92,7 @@ class TestProtocols:
             await wait_until(pilot, lambda: pilot.app.query_one(EventList).count == 4)
             await pilot.pause(0.4)
 
-        assert snap_compare(make_app(EXAMPLES / f"{demo}.sse", label=demo, paused=True), terminal_size=(120, 40), run_before=run_before)
+        assert snap_compare(make_app(EXAMPLES / f"{demo}.sse", label=demo, paused=True), terminal_size=size, run_before=run_before)
 
 
 class TestTheme:

@@ -448,3 +448,10 @@ def test_every_builtin_theme_gives_readable_row_colours():
             color = styles[key].color.triplet
             assert _contrast(Color(*color), background) >= 2.9, (name, key)
     assert checked >= 15
+
+
+async def test_the_palette_offers_one_help():
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+    assert "Keys" not in titles and titles.count("Help") == 1

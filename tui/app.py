@@ -483,7 +483,9 @@ class StreamviewApp(App[int]):
         self._shown = -1
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" panel lists the widgets' inner bindings (g/G, ...) that streamview's help does not:
+        # one help, ours, so the palette offers it once
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         for binding in self.BINDINGS:
             if isinstance(binding, Binding) and binding.description and binding.action != "quit":
                 yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(self.run_action, binding.action))

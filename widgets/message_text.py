@@ -241,7 +241,7 @@ class MessageText(ScrollView, can_focus=True):
     """Draws a ``WrappedText``: only the visible rows, each cached as a Strip until its row changes."""
 
     DEFAULT_CSS = """
-    MessageText { height: 1fr; overflow-x: hidden; overflow-y: scroll; }
+    MessageText { height: 1fr; overflow-x: hidden; overflow-y: auto; scrollbar-gutter: stable; }  /* room kept, no empty track */
     """
 
     def __init__(self, **kwargs) -> None:

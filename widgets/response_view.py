@@ -20,7 +20,7 @@ from .theme import pane_styles
 class ResponseView(VerticalScroll):
     DEFAULT_CSS = """
     ResponseView { height: 1fr; }
-    ResponseView > Static { width: 1fr; }
+    ResponseView > Static { width: 1fr; padding: 0 0 0 1; }
     """
 
     def __init__(self, **kwargs) -> None:
