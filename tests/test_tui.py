@@ -455,3 +455,24 @@ async def test_the_palette_offers_one_help():
     async with app.run_test(size=(120, 40)):
         titles = [c.title for c in app.get_system_commands(app.screen)]
     assert "Keys" not in titles and titles.count("Help") == 1
+
+
+def test_the_timeline_scale_starts_at_zero():
+    import io
+    from textual.renderables.sparkline import Sparkline as Bars
+
+    from streamview.tui.app import zero_based
+
+    from rich.console import Console
+
+    def drawn(data, width):
+        console = Console(width=width, file=io.StringIO(), color_system=None)
+        with console.capture() as cap:
+            console.print(Bars(data, width=width))
+        return cap.get().strip("\n")
+
+    steady = [3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]  # a steady stream: one slice got one event more
+    bars = drawn(zero_based(steady, 40), 40)
+    assert len(bars) == 40 and "▁" not in bars  # no slice draws as empty: the floor is 0, not 2
+    assert zero_based([], 40) == []
+    assert drawn(zero_based([0, 5, 0], 30), 30).count("█") == 10  # an empty slice is still empty

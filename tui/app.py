@@ -389,7 +389,7 @@ class StreamviewApp(App[int]):
         times.extend(t for ev in events[self._times_read :] if (t := ev.t) is not None)
         self._times_read = len(events)
         spark = self._timeline
-        spark.data = timeline_bins(times, spark.size.width, len(events))
+        spark.data = zero_based(timeline_bins(times, spark.size.width, len(events)), spark.size.width)
 
     def action_save(self) -> None:
         """Ask where (a generated ``streamview-*.sse`` name as the default), then write the stream so far."""
@@ -489,6 +489,16 @@ class StreamviewApp(App[int]):
         for binding in self.BINDINGS:
             if isinstance(binding, Binding) and binding.description and binding.action != "quit":
                 yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(self.run_action, binding.action))
+
+
+def zero_based(counts: list[int], width: int) -> list[int]:
+    """``counts`` for Textual's Sparkline, which scales from the data's minimum to its maximum (so 2 and 3 events a
+    slice draw as empty and full): each count repeated so there are at least two values a column, then one 0,
+    which its column's other values hide (a column draws the largest) but which puts the scale's floor at 0."""
+    if not counts:
+        return []
+    reps = -(-2 * max(width, 1) // len(counts))
+    return [c for c in counts for _ in range(reps)] + [0]
 
 
 def run_app(session: Session) -> int:
