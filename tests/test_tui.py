@@ -476,3 +476,41 @@ def test_the_timeline_scale_starts_at_zero():
     assert len(bars) == 40 and "▁" not in bars  # no slice draws as empty: the floor is 0, not 2
     assert zero_based([], 40) == []
     assert drawn(zero_based([0, 5, 0], 30), 30).count("█") == 10  # an empty slice is still empty
+
+
+async def test_the_response_and_detail_panes_can_be_selected_with_the_mouse():
+    from textual.selection import SELECT_ALL
+    from textual.widgets import Static
+
+    from streamview.widgets.response_view import ResponseView
+
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.4)
+        body = app.query_one(ResponseView).query_one("#response-body", Static)
+        assert body.allow_select
+        selected = body.get_selection(SELECT_ALL)
+        assert selected is not None, "the response pane's text cannot be selected"
+        text = selected[0]
+        lines = text.splitlines()
+        width = app.query_one(ResponseView).scrollable_content_region.width
+        assert all(len(line) <= width for line in lines), (width, [l for l in lines if len(l) > width])
+        spaced = " ".join(line.strip() for line in lines)
+        assert "completed" in spaced and "18 (0 cached)" in spaced  # wrapped at spaces
+        joined = "".join(line.strip() for line in lines)
+        assert "resp_687937d6852c819199d18805b160d13e0d28eb600b6e01a0" in joined  # a long id, cut across lines
+        assert "o4-mini-2025-04-16" in joined
+        await pilot.press("home", "enter")  # the detail of event #0: its JSON
+        await pilot.pause(0.2)
+        from streamview.widgets.detail_view import DetailView
+
+        detail = app.query_one(DetailView)
+        selected = detail.query_one("#detail-body", Static).get_selection(SELECT_ALL)
+        assert selected is not None, "the detail pane's text cannot be selected"
+        lines = selected[0].splitlines()
+        json_lines = lines[lines.index("{"):]
+        dwidth = detail.size.width
+        assert all(len(line) <= dwidth for line in json_lines), [l for l in json_lines if len(l) > dwidth]
+        at = next(i for i, line in enumerate(json_lines) if '"id":' in line)  # the long id continues indented
+        assert json_lines[at + 1].startswith("    ") and json_lines[at + 1].strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Group
 from rich.json import JSON
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -29,9 +28,10 @@ def clip(value: Any, limit: int = CLIP) -> Any:
     return value
 
 
-def render_detail(ev: StreamEvent, anomalies=(), styles: dict | None = None) -> Group:
+def render_detail(ev: StreamEvent, anomalies=(), styles: dict | None = None, width: int = 0) -> Text:
     """The event's place, its anomalies in full (rule and message, wrapped: a row has room for few words of them),
-    its problem, then its payload."""
+    its problem, then its payload as highlighted JSON. One Text, so the mouse can select it; with ``width``, a JSON
+    line too long for it continues under its own indent (not at column 0)."""
     head = Text()
     head.append(f"event #{ev.index}", style="bold")
     if ev.seq is not None:
@@ -53,28 +53,58 @@ def render_detail(ev: StreamEvent, anomalies=(), styles: dict | None = None) -> 
     if ev.payload is not None:
         dumped = json.dumps(clip(ev.payload), indent=2, ensure_ascii=False)
         try:
-            pretty = JSON(visible(dumped), indent=2)
-            pretty.text.no_wrap = False
-            pretty.text.overflow = "fold"  # long strings wrap inside the pane instead of running off it
-            parts.append(pretty)
+            pretty = JSON(visible(dumped), indent=2).text
         except ValueError:
-            parts.append(Text(visible(dumped)))
+            pretty = Text(visible(dumped))
+        parts.append(hang(pretty, width) if width else pretty)
     else:
         parts.append(Text(visible(clip(ev.data))))
     parts.append(Text("escape: back to live", style="dim italic"))
-    return Group(*parts)
+    out = Text("\n").join(parts)
+    out.overflow = "fold"
+    return out
+
+
+def hang(text: Text, width: int) -> Text:
+    """``text`` with each line longer than ``width`` cut into pieces, every piece after the first indented two
+    columns past the line's own indent (a long JSON string stays inside its block)."""
+    out: list[Text] = []
+    for line in text.split("\n", allow_blank=True):
+        plain = line.plain
+        if len(plain) <= width:
+            out.append(line)
+            continue
+        indent = min(len(plain) - len(plain.lstrip(" ")) + 2, max(0, width // 2))
+        room = max(8, width - indent)
+        cuts = list(range(width, len(plain), room))
+        pieces = line.divide(cuts)
+        out.append(pieces[0])
+        for piece in pieces[1:]:
+            out.append(Text(" " * indent) + piece)
+    return Text("\n").join(out)
 
 
 class DetailView(VerticalScroll):
     DEFAULT_CSS = """
-    DetailView { height: 1fr; }
+    DetailView { height: 1fr; scrollbar-gutter: stable; }
     """
 
     def compose(self):
-        yield Static("", id="detail-body", markup=False)
+        self._body = Static("", id="detail-body", markup=False)
+        yield self._body
 
     def show(self, ev: StreamEvent, anomalies=()) -> None:
+        self._shown = (ev, anomalies)
+        self._draw()
+        self.scroll_home(animate=False)
+
+    def on_resize(self, event) -> None:
+        if getattr(self, "_shown", None) is not None:
+            self._draw()
+
+    def _draw(self) -> None:
         from .theme import pane_styles
 
-        self.query_one("#detail-body", Static).update(render_detail(ev, anomalies, pane_styles(self.app)))
-        self.scroll_home(animate=False)
+        ev, anomalies = self._shown
+        width = max(20, self.size.width - self.styles.scrollbar_size_vertical)
+        self._body.update(render_detail(ev, anomalies, pane_styles(self.app), width))

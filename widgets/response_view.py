@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -19,7 +18,7 @@ from .theme import pane_styles
 
 class ResponseView(VerticalScroll):
     DEFAULT_CSS = """
-    ResponseView { height: 1fr; }
+    ResponseView { height: 1fr; scrollbar-gutter: stable; }
     ResponseView > Static { width: 1fr; padding: 0 0 0 1; }
     """
 
@@ -31,7 +30,8 @@ class ResponseView(VerticalScroll):
         self._trailing = None
 
     def compose(self):
-        yield Static("", id="response-body", markup=False)
+        self._body = Static("", id="response-body", markup=False)  # kept: no query while the app shuts down
+        yield self._body
 
     def update_from(self, model: Session, extra: dict[str, str] | None = None, force: bool = False) -> None:
         state = model.state
@@ -49,26 +49,55 @@ class ResponseView(VerticalScroll):
             self._trailing = None
         self._key, self._at, self._count = key, now, len(model.events)
         self._model, self._extra = model, extra or {}
-        self.query_one("#response-body", Static).update(self.render_body(model, extra or {}, pane_styles(self.app)))
+        self._draw()
 
     def restyle(self) -> None:
-        """Draw again in the app's current theme."""
+        """Draw again in the app's current theme (or for a new width)."""
         if getattr(self, "_model", None) is not None:
-            self.query_one("#response-body", Static).update(self.render_body(self._model, self._extra, pane_styles(self.app)))
+            self._draw()
+
+    def on_resize(self, event) -> None:
+        self.restyle()
+
+    def _draw(self) -> None:
+        # the pane less its scrollbar's room (kept whether or not it shows) and the body's left margin
+        width = max(20, self.size.width - self.styles.scrollbar_size_vertical - 1)
+        self._body.update(self.render_body(self._model, self._extra, pane_styles(self.app), width))
 
     @staticmethod
-    def render_body(model: Session, extra: dict[str, str], styles: dict | None = None) -> Table:
-        """One two-column grid (so every value column lines up), section titles as rows: ``render.response_rows``
-        drawn in ``styles`` (``theme.pane_styles``)."""
+    def render_body(model: Session, extra: dict[str, str], styles: dict | None = None, width: int = 40) -> Text:
+        """Two columns laid out as text (``render.response_rows`` drawn in ``styles``, ``theme.pane_styles``): the
+        labels padded to one width, each value wrapped at spaces into the rest of ``width`` (a word longer than
+        that, an id, is cut), continuation lines under the value. Plain text, so the mouse can select it."""
         styles = styles or {}
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-        for r in response_rows(model, extra):
+        rows = response_rows(model, extra)
+        labelled = [row_text(r) for r in rows if r.label is not None]
+        w = max((len(label) for label, _ in labelled), default=0)
+        room = max(8, width - w - 1)
+        out = Text(end="")
+        for r in rows:
             if r.label is None:
                 tone = styles.get(r.style) if r.style in ("bad", "warn") else None
-                grid.add_row(Text(visible_line(str(r.value)), style=Style(bold=True, underline=True) + (tone or Style())), Text(""))
+                out.append(visible_line(str(r.value)), Style(bold=True, underline=True) + (tone or Style()))
+                out.append("\n")
                 continue
             label, value = row_text(r)
-            grid.add_row(Text(label), Text(value, style=styles.get(r.style) or ""))
-        return grid
+            lines = wrap_value(value, room)
+            out.append(label.ljust(w), "bold")
+            for i, line in enumerate(lines):
+                out.append(" " if i == 0 else " " * (w + 1))
+                out.append(line, styles.get(r.style) or "")
+                out.append("\n")
+        out.rstrip()
+        return out
+
+
+def wrap_value(value: str, width: int) -> list[str]:
+    """``value`` in lines of at most ``width``: its own lines kept, each wrapped at spaces, a longer word cut."""
+    import textwrap
+
+    lines: list[str] = []
+    for part in value.split("\n") or [""]:
+        lines.extend(textwrap.wrap(part, width, break_long_words=True, break_on_hyphens=False,
+                                   replace_whitespace=False, drop_whitespace=True) or [""])
+    return lines
