@@ -56,7 +56,10 @@ class ChatChecker:
             if self._error is None:
                 for idx, finished in self._choices.items():
                     if not finished:
-                        self._add(out, ev, "no-finish-reason", f"choice {idx} got no finish_reason before data: [DONE]", **_where_message(state, idx))
+                        # [DONE] is the server saying it finished: a finish_reason it left out is its omission, a
+                        # note (Snowflake ends every stream so); a stream cut off before [DONE] is no-done's error
+                        self._add(out, ev, "no-finish-reason", f"choice {idx} got no finish_reason before data: [DONE] "
+                                  "(the stream did end: a note)", NOTE, **_where_message(state, idx))
             return out
         p = ev.payload
         if p.__class__ is not dict:
@@ -101,7 +104,9 @@ class ChatChecker:
                 setattr(self, first_attr, (v, ev.index))
             elif v != first[0] and v not in others:
                 others.add(v)
-                self._add(out, ev, "mixed-ids", f"chunk {key} {v!r} differs from {first[0]!r} of the first chunk (event #{first[1]})")
+                if len(others) == 1:  # once a stream per field: a server that varies its chunk ids is not broken
+                    self._add(out, ev, "mixed-ids", f"chunk {key} {v!r} differs from {first[0]!r} of the first chunk "
+                              f"(event #{first[1]}): this server varies its chunk {key}s (noted once)", NOTE)
 
     def _choice(self, ev: StreamEvent, c: dict, pos: int, state: Any, out: list[Anomaly]) -> None:
         idx = _int(c.get("index"), pos)
