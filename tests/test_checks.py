@@ -364,3 +364,19 @@ def test_cli_check_stdin():
     out = run("check", "-", stdin=SEED_O4.read_bytes())
     assert out.returncode == 0
     assert "-: ok in 20 events" in out.stdout.decode()
+
+
+@pytest.mark.parametrize("drop", ["response.output_text.delta", "response.function_call_arguments.delta"])
+def test_content_that_arrives_only_in_its_done_event_is_valid_for_every_part(drop):
+    """One rule for every kind of part (issue 12: LM Studio sends function arguments only in .done): a part with
+    no delta at all is not compared with the "" it never streamed, and it assembles to what its done event says."""
+    from streamview.protocols.responses.assemble import ResponseAssembler
+
+    data = (FIXTURES / "responses" / "function-calls-parallel.sse").read_bytes() if "function" in drop else SEED_O4.read_bytes()
+    blocks = [b for b in data.split(b"\n\n") if b.strip() and f"event: {drop}\n".encode() not in b + b"\n"]
+    stripped = b"\n\n".join(blocks) + b"\n\n"
+    assert stripped != data, "no delta was dropped: the test proves nothing"
+    events = events_of(stripped)
+    assert [a for a in check_events(events) if a.severity == ERROR and a.rule == "done-mismatch"] == []
+    whole = ResponseAssembler().feed_all(events_of(data)).text()
+    assert ResponseAssembler().feed_all(events).text() == whole

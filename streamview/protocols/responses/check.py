@@ -256,8 +256,10 @@ class Checker:
         if role in ("text_done", "done"):
             text = p.get(field) if role == "text_done" else _part_text(p.get("part"))
             block = state.items[idx].blocks.get(key) if idx in state.items else None
+            # a part whose content came only in its done event (no delta at all: LM Studio sends function arguments
+            # so) is valid for every kind of part: there is nothing to compare with
             deltas = block.deltas_text if block is not None else ""
-            if isinstance(text, str) and text != deltas and (idx, key) not in self._reported:
+            if _streamed(block) and isinstance(text, str) and text != deltas and (idx, key) not in self._reported:
                 self._reported.add((idx, key))  # one report per part: its later done events repeat the same text
                 self._add(out, ev, "done-mismatch", f"{ev.type} {field or 'part'} differs from the deltas of {label} {first_difference(text, deltas)}", **where)
             track.parts[key] = "done" if role == "done" else "text_done"
@@ -308,34 +310,34 @@ def _part_text(part: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
+def _streamed(block) -> bool:
+    """Whether a part got any delta: one that did not (its content came only with done events) has nothing to
+    compare with, whatever its kind (text, summary, arguments, input, code)."""
+    return block is not None and block.first_event is not None
+
+
 def _compare_item(final: dict, built) -> list[tuple[tuple, str]]:
-    """Texts of a final item payload that differ from what the deltas built (only for parts that had deltas or
-    that the stream announced)."""
+    """Texts of a final item payload that differ from what the deltas built (only for parts that had deltas: the
+    same rule for every kind of part)."""
     problems = []
     content = final.get("content")
     if isinstance(content, list):
         for ci, part in enumerate(content):
             text = _part_text(part)
             block = built.blocks.get(("content", ci))
-            if text is None:
-                continue
-            deltas = block.deltas_text if block is not None else ""
-            if block is None and not text:
-                continue
-            if text != deltas:
-                problems.append((("content", ci), f"content[{ci}] text differs from the deltas {first_difference(text, deltas)}"))
+            if text is not None and _streamed(block) and text != block.deltas_text:
+                problems.append((("content", ci), f"content[{ci}] text differs from the deltas {first_difference(text, block.deltas_text)}"))
     summary = final.get("summary")
     if isinstance(summary, list):
         for si, part in enumerate(summary):
             text = _part_text(part)
             block = built.blocks.get(("summary", si))
-            deltas = block.deltas_text if block is not None else ""
-            if text is not None and text != deltas:
-                problems.append((("summary", si), f"summary[{si}] text differs from the deltas {first_difference(text, deltas)}"))
+            if text is not None and _streamed(block) and text != block.deltas_text:
+                problems.append((("summary", si), f"summary[{si}] text differs from the deltas {first_difference(text, block.deltas_text)}"))
     for key in ("arguments", "input", "code"):
         text = final.get(key)
         block = built.blocks.get((key,))
-        if isinstance(text, str) and block is not None and block.chunks and text != block.deltas_text:
+        if isinstance(text, str) and _streamed(block) and text != block.deltas_text:
             problems.append(((key,), f"{key} differ from the deltas {first_difference(text, block.deltas_text)}"))
     return problems
 
