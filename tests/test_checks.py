@@ -380,3 +380,20 @@ def test_content_that_arrives_only_in_its_done_event_is_valid_for_every_part(dro
     assert [a for a in check_events(events) if a.severity == ERROR and a.rule == "done-mismatch"] == []
     whole = ResponseAssembler().feed_all(events_of(data)).text()
     assert ResponseAssembler().feed_all(events).text() == whole
+
+
+def test_a_final_output_that_only_renames_an_item_is_a_note():
+    """OpenRouter's response.completed names an item with another temporary id than the stream did, with the same
+    content: compared by position and content, the id change alone is a note; changed content is still an error."""
+    data = SEED_O4.read_text()
+    final, rest = data.rsplit("event: response.completed", 1)
+    renamed = final + "event: response.completed" + rest.replace('"id":"msg_687937d95cc08191aa918aa59c886a270d28eb600b6e01a0"', '"id":"msg_renamed"')
+    assert renamed != data
+    anomalies = check_events(events_of(renamed))
+    assert [(a.rule, a.severity) for a in anomalies] == [("final-mismatch", NOTE)]
+    assert "msg_renamed" in anomalies[0].message
+    changed = renamed.replace('"text":"Hello there! How can I assist you today?"}],"role":"assistant"}],"parallel',
+                              '"text":"Hello there! How can I help you today?"}],"role":"assistant"}],"parallel')
+    assert changed != renamed
+    rules = [(a.rule, a.severity) for a in check_events(events_of(changed))]
+    assert ("final-mismatch", ERROR) in rules and ("final-mismatch", NOTE) in rules
