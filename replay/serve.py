@@ -23,6 +23,7 @@ from streamview.events import StreamEvent
 from streamview.framing import FRAMINGS
 from streamview.protocols import Sniffer, get, registered
 from streamview.protocols.base import Protocol, ServeRoute
+from streamview.render import events_text
 from streamview.secrets import redact_url
 from streamview.source import CHUNK, EventReader, SourceError, framing_of, iter_chunks, open_transcript
 from streamview.sse import Frame
@@ -171,12 +172,12 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
             try:
                 play_to(write, opener(), speed, known, route.comments, sent)
             except (BrokenPipeError, ConnectionResetError):
-                self._log(200, f"{_events(sent[0])} sent · the client disconnected")
+                self._log(200, f"{events_text(sent[0])} sent · the client disconnected")
                 return
             except OSError as exc:  # the transcript could not be read again: the stream ends where it could not go on
-                self._log(200, f"{_events(sent[0])} sent · the transcript could not be read: {exc}")
+                self._log(200, f"{events_text(sent[0])} sent · the transcript could not be read: {exc}")
                 return
-            self._log(200, f"{_events(sent[0])} sent · complete")
+            self._log(200, f"{events_text(sent[0])} sent · complete")
 
     server = _Server((host, port), Handler)
     server.protocol = proto.name  # type: ignore[attr-defined]
@@ -194,10 +195,6 @@ class _Server(ThreadingHTTPServer):
         if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
             return
         super().handle_error(request, client_address)
-
-
-def _events(n: int) -> str:
-    return "1 event" if n == 1 else f"{n:,} events"
 
 
 def refuse_unreadable(path: str, fp: BinaryIO, protocol: str | None) -> None:

@@ -392,12 +392,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         safe = out.isatty()
         for a in anomalies:
             seq = "-" if a.seq is None else str(a.seq)
-            line = f"{path}: #{a.index} seq {seq}  {a.severity} {a.rule}: {a.message}"
-            if safe:
-                from .sanitize import visible_line
-
-                line = visible_line(line)
-            print(line)
+            print(visible_line_if(f"{path}: #{a.index} seq {seq}  {a.severity} {a.rule}: {a.message}", safe))
         verdict_text = "ok" if not anomalies else f"{file_errors} error(s), {len(anomalies) - file_errors} note(s)"
         unlisted = sum(getattr(fold.checker.anomalies, "unlisted", {}).values())
         if unlisted:
@@ -407,9 +402,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         elif verdict.code != OK and not file_errors and verdict.reason:
             verdict_text += f"; {verdict.reason}"
         what = f" ({fold.proto.title})" if fold.proto is not None and fold.proto.announce else ""
-        events = "1 event" if count == 1 else f"{count:,} events"
-        line = f"{path}: {verdict_text} in {events}{what}"
-        print(visible_line_if(line, safe))
+        from .render import events_text
+
+        print(visible_line_if(f"{path}: {verdict_text} in {events_text(count)}{what}", safe))
     if args.json:
         _print_json(report)
     elif len(args.files) > 1:

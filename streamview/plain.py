@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .events import StreamEvent
+from .render import events_text
 from .sanitize import visible
 from .session import Session
 from .state import PRINTED_KINDS, Block, Item
@@ -110,7 +111,7 @@ def summary_line(model: Session, problem: str | None = None) -> str:
             bits.append(f"first token {model.time_to_first_delta:.2f}s")
         if model.duration is not None:
             bits.append(f"{model.duration:.2f}s")
-    bits.append("1 event" if model.count == 1 else f"{model.count:,} events")
+    bits.append(events_text(model.count))
     if model.problems:
         bits.append(f"{len(model.problems)} problem(s)")
     if st.error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 from .checks import Anomaly
@@ -183,6 +184,7 @@ class RowLayout:
         return 1 + 6 + (6 if self.seq else 0) + 8 + 6 + 1
 
 
+@lru_cache(maxsize=256)
 def row_layout(width: int, seq: bool, longest_label: int) -> RowLayout:
     tw = max(MIN_TYPE, min(TYPE_WIDTH, longest_label))
     room = width - RowLayout(seq, 0).prefix - 1
@@ -207,6 +209,11 @@ STALL = 1.0  # seconds: a gap longer than this is marked as a stall
 STYLES = ("mark", "note", "item", "problem", "lifecycle", "delta", "comment", "stall", "related", "")
 _KIND_STYLE = {LIFECYCLE: "lifecycle", TERMINAL: "lifecycle", ERROR: "lifecycle", KEEPALIVE: "lifecycle",
                ITEM: "item", DELTA: "delta", COMMENT: "comment", JUNK: "problem"}
+
+
+def events_text(n: int) -> str:
+    """``1 event``, ``20 events``, ``1,070,019 events``."""
+    return "1 event" if n == 1 else f"{n:,} events"
 
 
 def fmt_gap(dt: float | None) -> str:

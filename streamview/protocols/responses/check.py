@@ -325,20 +325,15 @@ def _compare_item(final: dict, built) -> list[tuple[tuple, str]]:
     """Texts of a final item payload that differ from what the deltas built (only for parts that had deltas: the
     same rule for every kind of part)."""
     problems = []
-    content = final.get("content")
-    if isinstance(content, list):
-        for ci, part in enumerate(content):
+    for field in ("content", "summary"):
+        parts = final.get(field)
+        if not isinstance(parts, list):
+            continue
+        for i, part in enumerate(parts):
             text = _part_text(part)
-            block = built.blocks.get(("content", ci))
+            block = built.blocks.get((field, i))
             if text is not None and _streamed(block) and text != block.deltas_text:
-                problems.append((("content", ci), f"content[{ci}] text differs from the deltas {first_difference(text, block.deltas_text)}"))
-    summary = final.get("summary")
-    if isinstance(summary, list):
-        for si, part in enumerate(summary):
-            text = _part_text(part)
-            block = built.blocks.get(("summary", si))
-            if text is not None and _streamed(block) and text != block.deltas_text:
-                problems.append((("summary", si), f"summary[{si}] text differs from the deltas {first_difference(text, block.deltas_text)}"))
+                problems.append(((field, i), f"{field}[{i}] text differs from the deltas {first_difference(text, block.deltas_text)}"))
     for key in ("arguments", "input", "code"):
         text = final.get(key)
         block = built.blocks.get((key,))
