@@ -37,6 +37,7 @@ class AnthropicChecker:
         self.anomalies: list[Anomaly] = AnomalyList()
         self.withdrawn = 0  # nothing is withdrawn here; kept for the views that watch it
         self._started: int | None = None  # event index of message_start
+        self._id: str | None = None  # the message id it named
         self._stop: StreamEvent | None = None  # message_stop, or the error event that ended the stream
         self._blocks: dict[int, _Track] = {}
         self._next = 0  # the index the next content_block_start should have
@@ -112,11 +113,15 @@ class AnthropicChecker:
         self._add(out, ev, "name-mismatch", f"event: {name} but data.type is {ptype}")
 
     def _message_start(self, ev: StreamEvent, p: dict, state: StreamState, out: list[Anomaly]) -> None:
+        msg = p.get("message")
+        mid = msg.get("id") if isinstance(msg, dict) else None
         if self._started is not None:
-            self._add(out, ev, "message-start-repeated", f"a second message_start (the first is event #{self._started}; the SDK ignores this one)")
+            # the message id is in message_start alone: a second one is where the stream's identity can change
+            other = f" naming the message {mid}, the first named {self._id}" if mid and self._id and mid != self._id else ""
+            self._add(out, ev, "message-start-repeated", f"a second message_start{other} (the first is event #{self._started}; the SDK ignores this one)")
             return
         self._started = ev.index
-        msg = p.get("message")
+        self._id = mid if isinstance(mid, str) else None
         if not isinstance(msg, dict):
             self._add(out, ev, "missing-field", "message_start without a message object")
             return

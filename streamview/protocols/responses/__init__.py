@@ -35,7 +35,7 @@ class Responses(Protocol):
     title = "Responses API"
     rules = ("seq-gap", "seq-duplicate", "seq-out-of-order", "before-added", "after-done", "done-mismatch",
              "index-mismatch", "no-terminal", "multiple-terminal", "after-terminal", "final-mismatch", "bad-json",
-             "bad-sse", "unknown-event")
+             "bad-sse", "unknown-event", "item-id-rotated", "item-not-done", "response-id-changed")
     events = EVENTS
     # ("response." is the prefix of its event types: as a string literal, so that code may still name a response)
     vocabulary = ("responses", '"response.', "'response.", "output_item", "content_part", "output_index",

@@ -109,6 +109,9 @@ class ResponseAssembler(TableAssembler):
                 for i, data in enumerate(output):
                     if isinstance(data, dict):
                         self._fill_from(st.items.get(i), i, data)
+                        item, final_id = st.items.get(i), data.get("id")
+                        if item is not None and isinstance(final_id, str) and final_id and item.type == data.get("type"):
+                            item.id = final_id  # the final response names it (as the SDK's final response does)
         elif not st.status:
             st.status = "in_progress"
 

@@ -21,14 +21,18 @@ from .events import PART_EVENTS as _PART_EVENTS
 RULES = (
     "seq-gap", "seq-duplicate", "seq-out-of-order", "before-added", "after-done", "done-mismatch", "index-mismatch",
     "no-terminal", "multiple-terminal", "after-terminal", "final-mismatch", "bad-json", "bad-sse", "unknown-event",
+    "item-id-rotated", "item-not-done", "response-id-changed",
 )
+LIFECYCLE = ("response.created", "response.queued", "response.in_progress", "response.completed",
+             "response.failed", "response.incomplete")  # the events that carry the whole response (and its id)
 
 
 class _ItemTrack:
-    __slots__ = ("id", "done", "parts", "at")
+    __slots__ = ("id", "done", "parts", "at", "ids")
 
     def __init__(self, item_id: str, at: int) -> None:
         self.id = item_id
+        self.ids: set[str] | None = None  # the other ids its events named (a server that rotates item ids)
         self.at = at  # the output_index it was added at (its key in Checker._items)
         self.done = False
         self.parts: dict[tuple, str] = {}  # part key -> "added" | "text_done" | "done"
@@ -51,6 +55,11 @@ class Checker:
         self._reported: set[tuple] = set()  # (output_index, part key) whose text mismatch is already reported
         self._unreadable = 0  # events whose payload could not be read: the sequence numbers they took are not gaps
         self._early_parts: dict[int, set[tuple]] = {}  # parts announced before their item was
+        self._response_id: tuple[str, str] | None = None  # (id, the event type that first named it)
+        self._other_ids: set[str] = set()  # the other response ids lifecycle events named
+        self._id_changes: list[Anomaly] = []  # response-id-changed reports (notes once item ids are seen rotating)
+        self._rotates = False  # some item's events named it under other ids
+        self._not_done: dict[int, Anomaly] = {}  # output_index -> its item-not-done (withdrawn if its done comes late)
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
@@ -92,8 +101,12 @@ class Checker:
             self._item_done(ev, p, state, out)
         elif isinstance(p.get("output_index"), int):
             self._item_event(ev, p, state, out)
+        if etype in LIFECYCLE:
+            self._lifecycle_id(ev, p, out)
         if etype in TERMINAL and etype != "error":
             self._final(ev, p, state, out)
+            if etype != "response.failed":
+                self._unfinished(ev, out)
         return out
 
     def finish(self, events: list[StreamEvent]) -> list[Anomaly]:
@@ -207,8 +220,7 @@ class Checker:
                 self._early_parts.setdefault(idx, set()).add(self._part_key(spec[0], p))
             return None
         if item_id and track.id and item_id != track.id:
-            self._add(out, ev, "index-mismatch", f"output_index {idx} is item {track.id}, this event names {item_id}", item_id=item_id, position=idx)
-            return None
+            self._rotated(ev, track, item_id, out)  # an id no other item has: the same item, renamed
         if track.done:
             self._add(out, ev, "after-done", f"{ev.type} after output_item.done of {track.id or idx}", item_id=track.id, position=idx)
             return None
@@ -271,8 +283,12 @@ class Checker:
         track = located[0]
         idx = p["output_index"]
         item = p.get("item") if isinstance(p.get("item"), dict) else {}
-        if item.get("id") and track.id and item.get("id") != track.id:
-            self._add(out, ev, "index-mismatch", f"output_item.done names {item.get('id')}, output_index {idx} is {track.id}", item_id=track.id, position=idx)
+        done_id = item.get("id")
+        if isinstance(done_id, str) and done_id and track.id and done_id != track.id:
+            if self._ids.get(done_id, idx) != idx:
+                self._add(out, ev, "index-mismatch", f"output_item.done names {done_id}, the item added at output_index {self._ids[done_id]}; output_index {idx} is {track.id}", item_id=track.id, position=idx)
+            else:
+                self._rotated(ev, track, done_id, out)
         assembled = state.items.get(idx)
         if assembled is not None:
             for key, message in _compare_item(item, assembled):
@@ -280,6 +296,63 @@ class Checker:
                     self._reported.add((idx, key))
                     self._add(out, ev, "done-mismatch", f"output_item.done {message}", item_id=track.id, position=idx)
         track.done = True
+        late = self._not_done.pop(idx, None)
+        if late is not None and late in self.anomalies:  # its done came after the terminal event: one fault,
+            self.anomalies.remove(late)  # reported as after-terminal (as a gap filled late is seq-out-of-order)
+            self.withdrawn += 1
+
+    def _rotated(self, ev: StreamEvent, track: _ItemTrack, item_id: str, out: list[Anomaly]) -> None:
+        """An event of an item names it under an id no other item has (GitHub Copilot rotates item ids on every
+        event; the output_index stays): the same item. One note per item, at the first renaming; the SDK, which
+        keys items by output_index, assembles it the same."""
+        if track.ids is None:
+            track.ids = set()
+            self._add(out, ev, "item-id-rotated", f"output_index {track.at} was added as {track.id}, this event names "
+                      f"it {item_id}: the server renames the item (matched by output_index; one note per item)", NOTE,
+                      item_id=track.id, position=track.at)
+            if not self._rotates:
+                self._rotates = True
+                for a in self._id_changes:  # a server that renames its items: a renamed response is that too
+                    self._as_rotation(a)
+                    self.withdrawn += 1  # the views redraw the marks (the anomaly is now a note)
+        track.ids.add(item_id)
+
+    @staticmethod
+    def _as_rotation(a: Anomaly) -> None:
+        a.severity = NOTE
+        a.message += " (a note: this stream renames its items too, see item-id-rotated)"
+
+    def _lifecycle_id(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> None:
+        """``response.id`` must stay the same from ``response.created`` to the terminal event (the SDK raises
+        "Lifecycle response identity changed")."""
+        resp = p.get("response")
+        rid = resp.get("id") if isinstance(resp, dict) else None
+        if not isinstance(rid, str) or not rid:
+            return
+        if self._response_id is None:
+            self._response_id = (rid, ev.type)
+            return
+        first, where = self._response_id
+        if rid != first and rid not in self._other_ids:
+            self._other_ids.add(rid)  # each other id once
+            a = self._add(out, ev, "response-id-changed", f"{ev.type} names the response {rid}, {where} named it "
+                          f"{first} (the official SDK stops here: \"Lifecycle response identity changed\")")
+            self._id_changes.append(a)
+            if self._rotates:
+                self._as_rotation(a)
+
+    def _unfinished(self, ev: StreamEvent, out: list[Anomaly]) -> None:
+        """At a terminal event that completes the response: every item (and content part) added and not done."""
+        for idx, track in self._items.items():
+            name = track.id or f"output_index {idx}"
+            if not track.done:
+                self._not_done[idx] = self._add(out, ev, "item-not-done", f"{name} (output_index {idx}) was added and "
+                                                f"never done before {ev.type}", item_id=track.id, position=idx)
+                continue
+            for key, status in track.parts.items():
+                if status in ("added", "early") and key[0] in ("content", "summary"):
+                    self._add(out, ev, "item-not-done", f"{key[0]} part {key[1]} of {name} was added and never done "
+                              f"before {ev.type}", item_id=track.id, position=idx)
 
     def _final(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
         resp = p.get("response")
@@ -297,11 +370,13 @@ class Checker:
             if final.get("type") != built.type:
                 self._add(out, ev, "final-mismatch", f"output[{i}] is {final.get('type')} {final.get('id')}, the stream built {built.type} {built.id}", item_id=built.id, position=i)
                 continue
-            if final.get("id") != built.id:  # the same item at the same place under another id (OpenRouter's
+            track = self._items.get(built.position)
+            streamed_id = track.id if track is not None and track.id else built.id  # (the state takes the final id)
+            if final.get("id") != streamed_id:  # the same item at the same place under another id (OpenRouter's
                 # temporary ids): compared by position and content, the id change alone is a note
                 self._add(out, ev, "final-mismatch", f"output[{i}] names the {built.type} {final.get('id')}, the stream "
-                          f"built it as {built.id} (an id change alone: its content is compared below)", NOTE,
-                          item_id=built.id, position=i)
+                          f"built it as {streamed_id} (an id change alone: its content is compared below)", NOTE,
+                          item_id=streamed_id, position=i)
             for key, message in _compare_item(final, built):
                 if (built.position, key) not in self._reported:
                     self._reported.add((built.position, key))
