@@ -19,7 +19,7 @@ import operator
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import NamedTuple, TYPE_CHECKING, Any, Iterable, Iterator
 
 from .protocols.base import bind_handlers
 
@@ -269,6 +269,19 @@ class StreamState:
             out.setdefault("blocks", []).append({"kind": block.kind, "text": block.text})
         return out
 
+    def citation(self, annotation: Any) -> "Citation | None":
+        """One of a block's ``annotations`` as the panes cite it: the source in one line and where in the block's
+        text its marker goes (None: after the text). None: not a citation (the panes leave it out). This reads the
+        common shapes (a ``url`` and ``title``, a file's name and id, an ``end_index`` / ``index``); a protocol
+        whose annotations say it otherwise overrides it."""
+        return generic_citation(annotation)
+
+    def details(self, item: Item) -> list["Detail"]:
+        """What an item did and what came back, beyond its blocks' text, as labelled texts (a tool call's action,
+        its results, its error): the message pane, the Markdown view and ``print`` show them. A protocol's state
+        builds them from the item's payload; none by default."""
+        return []
+
     def holds(self, item: Item) -> bool:
         """Whether ``item``'s text must wait before it is printed as it streams (``--plain``): a protocol that
         interleaves several answers on the wire holds the later ones until the earlier have finished."""
@@ -305,6 +318,43 @@ class StreamState:
 
     def printable_blocks(self) -> list[tuple[Item, Block]]:
         return [(item, b) for item in self.ordered_items() for b in item.ordered_blocks() if b.kind in PRINTED_KINDS]
+
+
+class Citation(NamedTuple):
+    source: str  # one line: "Title <https://...>", "report.pdf (file-abc)"
+    at: int | None  # the character offset in the block's text where its marker goes (None: after the text)
+
+
+class Detail(NamedTuple):
+    label: str  # "action", "results", "output", "error"...
+    text: str  # already compact: clipped, with what was left out counted; never a base64 blob
+
+
+def generic_citation(a: Any) -> Citation | None:
+    if not isinstance(a, dict):
+        return None
+    inner = next((v for v in a.values() if isinstance(v, dict) and ("url" in v or "file_id" in v)), None)
+    d = {**a, **inner} if inner is not None else a  # {"type": "url_citation", "url_citation": {...}} (Chat)
+    url, title = d.get("url"), d.get("title")
+    name = d.get("filename") or d.get("document_title") or d.get("file_id")
+    if isinstance(url, str) and url:
+        source = f"{title} <{url}>" if isinstance(title, str) and title else f"<{url}>"
+    elif isinstance(name, str) and name:
+        fid = d.get("file_id")
+        source = f"{name} ({fid})" if isinstance(fid, str) and fid and fid != name else name
+    elif isinstance(title, str) and title:
+        source = title
+    else:
+        return None
+    at = next((d[k] for k in ("end_index", "index", "end_char_index") if type(d.get(k)) is int), None)
+    return Citation(source, at)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"… ({len(text) - limit:,} more characters)"
 
 
 PRINTED_KINDS = frozenset({"output_text", "refusal", "summary_text", "reasoning_text", "thinking", "arguments", "input", "code", "command"})
