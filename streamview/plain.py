@@ -8,7 +8,7 @@ from .events import StreamEvent
 from .render import events_text
 from .sanitize import visible
 from .session import Session
-from .state import PRINTED_KINDS, Block, Item
+from .state import DETAIL, PRINTED_KINDS, Block, Item, detail_text
 
 
 class PlainPrinter:
@@ -26,6 +26,8 @@ class PlainPrinter:
         self._k: dict[int, int] = {}  # id(block) -> how many of its chunks are written
         self._held: list[tuple[Item, Block]] = []  # blocks of another choice, waiting for the current to finish
         self._written: list[str] = []
+        self._structure = -1  # the state's structure when items were last looked at for details to write
+        self._detailed: set[int] = set()  # id() of the items whose details are written
 
     def _write(self, text: str) -> None:
         self._written.append(text)
@@ -46,6 +48,24 @@ class PlainPrinter:
                 self._held.append(where)
         if self._held:
             self._release(force=False)
+        st = self.model.state
+        if st.structure != self._structure:  # an item may have finished: what it did goes out after its text
+            self._structure = st.structure
+            self._details(force=False)
+
+    def _details(self, force: bool) -> None:
+        """Write the details (``StreamState.details``) of each finished item not written yet, in item order, up
+        to the first unfinished one (``force``: every item's, the stream ended)."""
+        st = self.model.state
+        for item in st.ordered_items():
+            if id(item) in self._detailed:
+                continue
+            if not force and (item.done_event is None or any(w[0] is item for w in self._held)):
+                return  # in order: a later item's details wait for this one
+            self._detailed.add(id(item))
+            for d in st.details(item):
+                self._write(("\n\n" if self._written else "") + detail_text(item, d))
+                self._prev = (item, DETAIL)
 
     def _may_write(self, item: Item) -> bool:
         """Whether ``item``'s text can go out now (the state does not hold it back)."""
@@ -82,6 +102,7 @@ class PlainPrinter:
     def finish(self) -> None:
         """Add what no delta carried (text that came only with done events), and end the line."""
         self._release(force=True)
+        self._details(force=True)
         final = self.model.state.text()
         written = "".join(self._written)
         if final.startswith(written) and len(final) > len(written):

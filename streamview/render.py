@@ -31,6 +31,8 @@ BLOCK_LABELS = {
     "input": "input",
     "code": "code",
     "command": "command",
+    "diff": "diff",
+    "transcript": "transcript",
 }
 
 
@@ -73,6 +75,7 @@ def render_document(state: StreamState) -> tuple[list[str], list[tuple[Item, Blo
     pieces: list[str] = []
     spans: list[tuple[Item, Block, int]] = []
     length = 0
+    numbers: dict[str, int] = {}  # a cited source -> its number, in the order the document first cites them
 
     def add(s: str) -> None:
         nonlocal length
@@ -96,25 +99,82 @@ def render_document(state: StreamState) -> tuple[list[str], list[tuple[Item, Blo
                 add(f"\n{label}:")
             add("\n")
             spans.append((item, block, length))
-            add(shown(block_text(item, block)))
+            text = block_text(item, block)
+            cited = citations(state, block, numbers) if block.annotations else None
+            if not cited:
+                add(shown(text))
+                continue
+            for piece in marked(text, cited[0]):
+                add(shown(piece))
+            add("\nsources:")
+            for n, source in cited[1]:
+                add(shown(f"\n[{n}] {source}"))
+        for d in state.details(item):
+            add(f"\n{d.label}:\n")
+            add(shown(d.text))
     if state.error:
         err = state.error
         add(shown(f"\n\n── error  {err.get('code') or err.get('type') or ''}: {err.get('message') or ''}"))
     return pieces, spans
 
 
+def citations(state: StreamState, block: Block, numbers: dict[str, int]) -> tuple[list[tuple[int, int | None]], list[tuple[int, str]]] | None:
+    """A block's citations: the markers (number, offset in its text) and its sources (number, source), each source
+    numbered once in the document (``numbers``: source -> number). None: nothing in it is a citation."""
+    marks: list[tuple[int, int | None]] = []
+    sources: list[tuple[int, str]] = []
+    for a in block.annotations:
+        c = state.citation(a)
+        if c is None:
+            continue
+        n = numbers.get(c.source)
+        if n is None:
+            n = numbers[c.source] = len(numbers) + 1
+        if (n, c.source) not in sources:
+            sources.append((n, c.source))
+        if (n, c.at) not in marks:
+            marks.append((n, c.at))
+    return (marks, sources) if sources else None
+
+
+def marked(text: str, marks: list[tuple[int, int | None]]) -> list[str]:
+    """``text`` in pieces with the numbered markers ``[n]`` between them, each at its offset (clipped to the text;
+    a marker without one goes after the text)."""
+    size = len(text)
+    at = sorted(((size if m is None else max(0, min(size, m)), n) for n, m in marks))
+    out: list[str] = []
+    start = 0
+    for offset, n in at:
+        if offset > start:
+            out.append(text[start:offset])
+            start = offset
+        out.append(f"[{n}]")
+    out.append(text[start:])
+    return out
+
+
 def markdown_document(state: StreamState) -> str:
     out = []
+    numbers: dict[str, int] = {}
     for item in state.ordered_items():
         out.append(f"#### {visible(item_header(item, state).lstrip('─ '))}")
         for block in item.ordered_blocks():
-            text = visible(block_text(item, block))
-            if block.kind in ("arguments", "input", "code", "command"):
+            text = block_text(item, block)
+            cited = citations(state, block, numbers) if block.annotations else None
+            if cited:
+                text = "".join(marked(text, cited[0]))
+            text = visible(text)
+            if block.kind in ("arguments", "input", "code", "command", "diff"):
                 out.append(f"```\n{text}\n```")
             elif block.kind in ("summary_text", "reasoning_text", "thinking", "refusal"):
                 out.append("\n".join("> " + line for line in text.split("\n")))
             else:
                 out.append(text)
+            if cited:
+                out.append("Sources:\n\n" + "\n".join(f"{n}. {visible(source)}" for n, source in cited[1]))
+        for d in state.details(item):
+            body = visible(d.text).replace("```", "` ` `")
+            out.append(f"**{visible(d.label)}**\n\n```\n{body}\n```")
     return "\n\n".join(out) if out else "*(no output yet)*"
 
 

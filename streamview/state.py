@@ -305,15 +305,22 @@ class StreamState:
         }
 
     def text(self) -> str:
-        """The assembled text of every output item, for `print` (and what `--plain` streams)."""
+        """The assembled text of every output item, for `print` (and what `--plain` streams): each item's printed
+        blocks, then what it did and what came back (``details``), each detail a labelled paragraph."""
         out: list[str] = []
         prev: tuple[Item, Block] | None = None
-        for item, block in self.printable_blocks():
-            text = block.text
-            if not text:
-                continue
-            out.append(self.separator(prev, item, block) + text)
-            prev = (item, block)
+        for item in self.ordered_items():
+            for block in item.ordered_blocks():
+                if block.kind not in PRINTED_KINDS:
+                    continue
+                text = block.text
+                if not text:
+                    continue
+                out.append(self.separator(prev, item, block) + text)
+                prev = (item, block)
+            for d in self.details(item):
+                out.append(("\n\n" if out else "") + detail_text(item, d))
+                prev = (item, DETAIL)
         return "".join(out)
 
     def printable_blocks(self) -> list[tuple[Item, Block]]:
@@ -330,11 +337,20 @@ class Detail(NamedTuple):
     text: str  # already compact: clipped, with what was left out counted; never a base64 blob
 
 
+DETAIL = Block(("detail",), "detail")  # what ``text()`` last printed when it was a detail (for the separator)
+
+
+def detail_text(item: Item, d: Detail) -> str:
+    """A detail as ``print`` writes it: ``[web_search_call · search] "query"``."""
+    head = " ".join(x for x in (item.type, item.name) if x)
+    return f"[{head} · {d.label}] {d.text}" if head else f"[{d.label}] {d.text}"
+
+
 def generic_citation(a: Any) -> Citation | None:
     if not isinstance(a, dict):
         return None
     inner = next((v for v in a.values() if isinstance(v, dict) and ("url" in v or "file_id" in v)), None)
-    d = {**a, **inner} if inner is not None else a  # {"type": "url_citation", "url_citation": {...}} (Chat)
+    d = {**a, **inner} if inner is not None else a  # {"type": "url_citation", "url_citation": {...}} (as some servers nest it)
     url, title = d.get("url"), d.get("title")
     name = d.get("filename") or d.get("document_title") or d.get("file_id")
     if isinstance(url, str) and url:
@@ -357,7 +373,7 @@ def clip(text: str, limit: int) -> str:
     return text[:limit] + f"… ({len(text) - limit:,} more characters)"
 
 
-PRINTED_KINDS = frozenset({"output_text", "refusal", "summary_text", "reasoning_text", "thinking", "arguments", "input", "code", "command"})
+PRINTED_KINDS = frozenset({"output_text", "refusal", "summary_text", "reasoning_text", "thinking", "arguments", "input", "code", "command", "diff", "transcript"})
 
 
 def block_label(item: Item, block: Block) -> str:

@@ -152,8 +152,11 @@ class MessageView(Vertical):
         self._seen = {id(b): len(b.chunks) for item in state.items.values() for b in item.blocks.values()}
         self._tail = None
         if spans:
-            item, block, _ = spans[-1]
-            ends_doc = not state.error and not (item.done_event is not None and block.kind in ("arguments", "input"))
+            item, block, start = spans[-1]
+            # the last block's text must end the document for new chunks to be appended in place (not so when its
+            # citations or the item's details follow it)
+            ends_doc = (not state.error and not (item.done_event is not None and block.kind in ("arguments", "input"))
+                        and start + len(shown(block_text(item, block))) == sum(map(len, pieces)))
             if ends_doc:
                 self._tail = block
                 self._tail_seen = len(block.chunks)
@@ -171,7 +174,7 @@ class MessageView(Vertical):
         view.set_cursor(False)
         span = None
         for item, block, start in spans:
-            if block.last_event == event_index and block.chunks:
+            if block.last_event == event_index and block.chunks and not block.annotations:  # (markers shift it)
                 full = shown(block_text(item, block))
                 last = shown(block.chunks[-1])
                 if full.endswith(last):

@@ -10,10 +10,12 @@ is made from the events table (``events.EVENTS``).
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Iterable
 
 from ...events import StreamEvent
-from ...state import Block, Item, StreamState, TableAssembler
+from ...state import Block, Detail, Item, StreamState, TableAssembler
+from .details import compact, item_details
 from .events import EVENTS, REPLAYABLE, TERMINAL_TYPES
 
 
@@ -23,32 +25,116 @@ class ResponseState(StreamState):
     protocol = "responses"
     placeholder_note = "never announced by output_item.added"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.audio: Item | None = None  # response.audio.* events (they name no item): transcript and bytes
+        self.logprobs: dict[int, TokenLogprobs] = {}  # id(block) -> the logprobs its deltas carried
+
+    def ordered_items(self) -> list[Item]:
+        items = [self.items[k] for k in sorted(self.items)]
+        return items + [self.audio] if self.audio is not None else items
+
     def item_summary(self, item: Item) -> dict[str, Any]:
-        """An output item as `print --json` reports it (the shape of the response's ``output`` list)."""
-        out: dict[str, Any] = {"output_index": item.position, "id": item.id, "type": item.type, "status": item.status or None}
+        """An output item as `print --json` reports it: the item's payload in the API's own shape (every field the
+        stream sent, base64 payloads replaced by their size), its texts as the stream assembled them, plus
+        ``output_index`` and, for a message, ``text`` (its output_text parts joined)."""
+        data = item.data
+        out: dict[str, Any] = {"output_index": item.position}
+        out.update(compact({k: v for k, v in data.items() if k != "partial_sizes"}))
+        out.update(id=item.id, type=item.type, status=item.status or None)
         blocks = item.ordered_blocks()
+        parts = {b.key[1]: b for b in blocks if b.key[0] == "content"}
+        if parts or isinstance(data.get("content"), list):
+            sent = data.get("content") if isinstance(data.get("content"), list) else []
+            content = []
+            for i in sorted(set(parts) | set(range(len(sent)))):
+                part = dict(compact(sent[i])) if i < len(sent) and isinstance(sent[i], dict) else {}
+                b = parts.get(i)
+                if b is not None:
+                    part["type"] = b.kind
+                    part["refusal" if b.kind == "refusal" else "text"] = b.text
+                    if b.kind == "output_text":
+                        part["annotations"] = list(b.annotations) if b.annotations else part.get("annotations", [])
+                content.append(part)
+            out["content"] = content
         if item.type == "message":
             out["text"] = item.text_of("output_text")
-            refusal = item.text_of("refusal")
-            if refusal or any(b.kind == "refusal" for b in blocks):
-                out["refusal"] = refusal
-            annotations = [a for b in blocks for a in b.annotations]
-            if annotations:
-                out["annotations"] = annotations
-        elif item.type == "reasoning":
-            out["summary"] = [b.text for b in blocks if b.kind == "summary_text"]
-            reasoning = [b.text for b in blocks if b.kind == "reasoning_text"]
-            if reasoning:
-                out["reasoning_text"] = reasoning
+        summary = [b for b in blocks if b.key[0] == "summary"]
+        if summary or item.type == "reasoning":
+            out["summary"] = [{**(compact(data["summary"][b.key[1]]) if _has(data.get("summary"), b.key[1]) else {}),
+                               "type": "summary_text", "text": b.text} for b in summary]
         for kind in ("arguments", "input", "code"):
             if any(b.kind == kind for b in blocks):
                 out[kind] = item.text_of(kind)
-        for key in ("name", "call_id", "server_label"):
-            if isinstance(item.data.get(key), str):
-                out[key] = item.data[key]
+        diff = item.blocks.get(("diff",))
+        if diff is not None:
+            out["operation"] = {**(out.get("operation") or {}), "diff": diff.text}
+        commands = [b for b in blocks if b.kind == "command"]
+        if commands and isinstance(out.get("action"), dict) and not out["action"].get("commands"):
+            out["action"] = {**out["action"], "commands": [b.text for b in commands]}
         if item.partial_images:
             out["partial_images"] = item.partial_images
+            sizes = data.get("partial_sizes")
+            if isinstance(sizes, list):
+                out["partial_image_bytes"] = [n for _, n in sizes]
         return out
+
+    def final(self) -> dict[str, Any]:
+        out = super().final()
+        if self.audio is not None:  # not an output item (ordered_items puts it last): the response's audio
+            out["output"] = out["output"][: len(self.items)]
+            out["audio"] = {"transcript": self.audio.text_of("transcript"), "bytes": self.audio.data.get("bytes", 0)}
+        return out
+
+    def details(self, item: Item) -> list[Detail]:
+        extra: list[Detail] = []
+        for b in item.ordered_blocks():
+            lp = self.logprobs.get(id(b))
+            if lp is not None:
+                extra.append(Detail("logprobs" if b.key[1] == 0 else f"logprobs of part {b.key[1]}", lp.line()))
+        if item.partial_images:
+            sizes = item.data.get("partial_sizes") if isinstance(item.data.get("partial_sizes"), list) else []
+            shown = ", ".join(f"#{i}: {n:,} bytes" for i, n in sizes[:8])
+            extra.append(Detail("partial images", f"{item.partial_images}" + (f" ({shown})" if shown else "")))
+        if item is self.audio:
+            return [Detail("audio", f"{item.data.get('bytes', 0):,} bytes")]
+        data = {k: v for k, v in item.data.items() if k != "partial_sizes"}
+        return item_details(item, data, extra)
+
+
+def _has(parts: Any, i: int) -> bool:
+    return isinstance(parts, list) and i < len(parts) and isinstance(parts[i], dict)
+
+
+class TokenLogprobs:
+    """What an output_text part's logprobs add up to: how many tokens, their mean, the least likely one."""
+
+    __slots__ = ("count", "total", "summed", "lowest")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.summed = 0
+        self.lowest: tuple[float, Any] | None = None
+
+    def add(self, tokens: list) -> None:
+        self.count += len(tokens)
+        for t in tokens:
+            if t.__class__ is dict:
+                v = t.get("logprob")
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self.total += v
+                    self.summed += 1
+                    if self.lowest is None or v < self.lowest[0]:
+                        self.lowest = (v, t.get("token"))
+
+    def line(self) -> str:
+        bits = [f"{self.count} tokens"]
+        if self.summed:
+            bits.append(f"mean {self.total / self.summed:.3f}")
+        if self.lowest is not None:
+            bits.append(f"lowest {json.dumps(self.lowest[1], ensure_ascii=False)} {self.lowest[0]:.3f}")
+        return ", ".join(bits)
 
 
 class ResponseAssembler(TableAssembler):
@@ -56,6 +142,8 @@ class ResponseAssembler(TableAssembler):
 
     def __init__(self) -> None:
         super().__init__(ResponseState(), EVENTS)
+        self._seeds: dict[int, str] = {}  # id(block) -> the text output_item.added gave it, until a delta shows
+        # whether the deltas repeat it (gpt-oss's reference server sends the whole code again) or go on from it
 
     # -- helpers -----------------------------------------------------------------------------------------------
     def _item_for(self, ev: StreamEvent, p: dict, guess_type: str = "") -> Item:
@@ -143,10 +231,14 @@ class ResponseAssembler(TableAssembler):
             item.status = status
         if item.added_event is None:
             item.added_event = ev.index
-        for key in ("arguments", "input", "code"):
-            v = data.get(key)
+        op = data.get("operation")
+        for key, v in (("arguments", data.get("arguments")), ("input", data.get("input")), ("code", data.get("code")),
+                       ("diff", op.get("diff") if isinstance(op, dict) else None)):
             if isinstance(v, str) and v:
-                self._block(item, (key,), key).append(v, ev.index)
+                b = self._block(item, (key,), key)
+                if not b.chunks:
+                    b.append(v, ev.index)  # the start of the block's text
+                    self._seeds[id(b)] = v
         self.state.structure += 1
 
     def _item_done(self, ev: StreamEvent, p: dict) -> None:
@@ -155,6 +247,7 @@ class ResponseAssembler(TableAssembler):
             return
         item = self._item_for(ev, p, str(data.get("type", "")))
         item.done_event = ev.index
+        item.phase = ""  # a finished item is no longer "searching" or "compacting"
         self._fill_from(item, item.position, data)
         self.state.structure += 1
 
@@ -180,6 +273,11 @@ class ResponseAssembler(TableAssembler):
                     shared = self._final_text(item, ("content", ci), kind, text)
                     if shared is not text:
                         part[field] = shared
+                    notes = part.get("annotations")
+                    b = item.blocks.get(("content", ci))
+                    if isinstance(notes, list) and notes and b is not None and not b.annotations:
+                        b.annotations = list(notes)  # annotations sent only with the part's final payload count too
+                        st.structure += 1
         summary = data.get("summary")
         if isinstance(summary, list):
             for si, part in enumerate(summary):
@@ -194,6 +292,9 @@ class ResponseAssembler(TableAssembler):
                 shared = self._final_text(item, (key,), key, text)
                 if shared is not text:
                     data[key] = shared
+        op = data.get("operation")
+        if isinstance(op, dict) and isinstance(op.get("diff"), str):
+            self._final_text(item, ("diff",), "diff", op["diff"])
         merged = dict(item.data)
         merged.update(data)
         item.data = merged
@@ -207,7 +308,7 @@ class ResponseAssembler(TableAssembler):
             return text
         b = item.blocks.get(key)
         if b is None:
-            if not text and kind in ("arguments", "input", "code"):
+            if not text and kind in ("arguments", "input", "code", "diff"):
                 return text
             b = self._block(item, key, kind)
             b.from_final = True
@@ -246,7 +347,15 @@ class ResponseAssembler(TableAssembler):
                 return
             item = self._item_at(ev, p, guess)
             ci = p.get("content_index")
-            self._append(item, ("content", ci if ci.__class__ is int else _int(ci)), kind, delta, ev)
+            key = ("content", ci if ci.__class__ is int else _int(ci))
+            self._append(item, key, kind, delta, ev)
+            lp = p.get("logprobs")
+            if lp.__class__ is list and lp:
+                b = item.blocks[key]
+                acc = self.state.logprobs.get(id(b))
+                if acc is None:
+                    acc = self.state.logprobs[id(b)] = TokenLogprobs()
+                acc.add(lp)
 
         return handle
 
@@ -299,7 +408,20 @@ class ResponseAssembler(TableAssembler):
             idx = p.get("output_index")
             item = self.state.items.get(idx) if idx.__class__ is int else None
             if item is None:
-                item = self._item_for(ev, p, ev.type.split(".")[1].removesuffix("_arguments").removesuffix("_input").removesuffix("_code"))
+                item = self._item_for(ev, p, ev.type.split(".")[1].removesuffix("_arguments").removesuffix("_input")
+                                      .removesuffix("_code").removesuffix("_operation_diff"))
+            if self._seeds:
+                b = item.blocks.get(key)
+                seed = self._seeds.pop(id(b), None) if b is not None else None
+                if seed is not None:
+                    if delta.startswith(seed):  # the delta repeats the added text: only what follows it is new
+                        delta = delta[len(seed):]
+                    elif seed.startswith(delta):  # repeating it piece by piece: wait for the rest of it
+                        if len(delta) < len(seed):
+                            self._seeds[id(b)] = seed[len(delta):]
+                        delta = ""
+                    if not delta:
+                        return
             self._append(item, key, kind, delta, ev)
 
         return handle
@@ -323,6 +445,11 @@ class ResponseAssembler(TableAssembler):
         item = self._item_for(ev, p, "image_generation_call")
         item.partial_images += 1
         item.phase = "partial image"
+        b64 = p.get("partial_image_b64")
+        n = p.get("partial_image_index")
+        sizes = item.data.setdefault("partial_sizes", [])
+        if isinstance(sizes, list):
+            sizes.append((n if isinstance(n, int) else item.partial_images - 1, len(b64) * 3 // 4 if isinstance(b64, str) else 0))
         self.state.structure += 1
 
     def _shell_command(self, ev: StreamEvent, p: dict) -> None:
@@ -336,6 +463,35 @@ class ResponseAssembler(TableAssembler):
                 b.append(p["command"], ev.index)
             else:
                 b.done = p["command"]
+
+
+    def _audio_item(self) -> Item:
+        st = self.state
+        if st.audio is None:
+            st.audio = Item(-1, "", "audio")  # outside ``items``: no output_index names it
+            st.audio.data = {"bytes": 0}
+            st.structure += 1
+        return st.audio
+
+    def _audio(self, ev: StreamEvent, p: dict) -> None:
+        """``response.audio.delta``: base64 audio, counted in bytes (never kept as text)."""
+        item = self._audio_item()
+        d = p.get("delta")
+        if isinstance(d, str):
+            item.data["bytes"] = item.data.get("bytes", 0) + len(d) * 3 // 4
+
+    def _transcript(self, ev: StreamEvent, p: dict) -> None:
+        item = self._audio_item()
+        if ev.type.endswith(".delta"):
+            d = p.get("delta")
+            if isinstance(d, str):
+                self._append(item, ("transcript",), "transcript", d, ev)
+        else:
+            b = self._block(item, ("transcript",), "transcript")
+            if isinstance(p.get("transcript"), str):
+                b.done = p["transcript"]
+            item.done_event = ev.index
+            item.status = "completed"
 
 
 def _one_copy(b: Block, text: str) -> str:

@@ -242,6 +242,8 @@ class Checker:
         kind, role, field = spec
         key = self._part_key(kind, p)
         status = track.parts.get(key)
+        if ev.type == "response.output_text.annotation.added":
+            self._annotation_order(ev, p, state, idx, key, track)
         if role == "delta" and (status == "added" or (status is None and kind not in ("content", "summary"))):
             return  # a delta of an open part: the common case, nothing to report
         label = f"{kind} part {key[1]}" if kind in ("content", "summary") else kind
@@ -275,6 +277,19 @@ class Checker:
                 self._reported.add((idx, key))  # one report per part: its later done events repeat the same text
                 self._add(out, ev, "done-mismatch", f"{ev.type} {field or 'part'} differs from the deltas of {label} {first_difference(text, deltas)}", **where)
             track.parts[key] = "done" if role == "done" else "text_done"
+
+    def _annotation_order(self, ev: StreamEvent, p: dict, state: ResponseState, idx: int, key: tuple,
+                          track: _ItemTrack) -> None:
+        """``annotation_index`` numbers a part's annotations from 0 in the order they are added."""
+        n = p.get("annotation_index")
+        item = state.items.get(idx)
+        block = item.blocks.get(key) if item is not None else None
+        if not isinstance(n, int) or block is None:
+            return
+        expected = len(block.annotations) - 1  # the assembler has added this one already
+        if n != expected:
+            self._add([], ev, "index-mismatch", f"annotation_index {n} on content part {key[1]} of {track.id}, but it "
+                      f"is annotation {expected} of that part", item_id=track.id, position=idx)
 
     def _item_done(self, ev: StreamEvent, p: dict, state: ResponseState, out: list[Anomaly]) -> None:
         located = self._locate(ev, p, out)
@@ -409,11 +424,22 @@ def _compare_item(final: dict, built) -> list[tuple[tuple, str]]:
             block = built.blocks.get((field, i))
             if text is not None and _streamed(block) and text != block.deltas_text:
                 problems.append(((field, i), f"{field}[{i}] text differs from the deltas {first_difference(text, block.deltas_text)}"))
-    for key in ("arguments", "input", "code"):
-        text = final.get(key)
+    op = final.get("operation")
+    for key, text in (("arguments", final.get("arguments")), ("input", final.get("input")), ("code", final.get("code")),
+                      ("diff", op.get("diff") if isinstance(op, dict) else None)):
         block = built.blocks.get((key,))
         if isinstance(text, str) and _streamed(block) and text != block.deltas_text:
             problems.append(((key,), f"{key} differ from the deltas {first_difference(text, block.deltas_text)}"))
+    content = final.get("content")
+    for i, part in enumerate(content if isinstance(content, list) else ()):
+        block = built.blocks.get(("content", i))
+        sent = part.get("annotations") if isinstance(part, dict) else None
+        if block is None or not isinstance(sent, list) or not block.annotations or block.from_final:
+            continue
+        if sent != block.annotations:
+            problems.append((("annotations", i), f"content[{i}] has {len(sent)} annotation(s), the stream's "
+                             f"annotation events added {len(block.annotations)}" + ("" if len(sent) != len(block.annotations)
+                                                                                 else " (not the same ones)")))
     return problems
 
 

@@ -54,11 +54,14 @@ EVENTS: dict[str, EventSpec] = {
     "response.shell_call_command.added": _ev(OTHER, "_shell_command"),
     "response.shell_call_command.delta": _ev(DELTA, "_shell_command"),
     "response.shell_call_command.done": _ev(OTHER, "_shell_command"),
+    "response.audio.delta": _ev(DELTA, "_audio"),
+    "response.audio.transcript.delta": _ev(DELTA, "_transcript"),
+    "response.audio.transcript.done": _ev(OTHER, "_transcript"),
+    # an apply_patch call's diff as it streams (OpenAI sends these; the SDK's event union does not have them yet)
+    "response.apply_patch_call_operation_diff.delta": _ev(DELTA, "_delta_single", "diff", block=("diff", "delta", "")),
+    "response.apply_patch_call_operation_diff.done": _ev(OTHER, "_done_single", "diff", "diff", block=("diff", "text_done", "diff")),
     # known, with nothing to assemble
-    "response.audio.delta": _ev(DELTA),
     "response.audio.done": _ev(OTHER),
-    "response.audio.transcript.delta": _ev(DELTA),
-    "response.audio.transcript.done": _ev(OTHER),
     "response.shell_call_output_content.delta": _ev(DELTA),
     "response.shell_call_output_content.done": _ev(OTHER),
     # a gateway's keep-alive: outside the SDK's event union (the checker notes it), skipped by the assembler
