@@ -102,7 +102,7 @@ def sdk_anthropic(path: Path):
 
 
 # -- sniffing ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("folder", ["responses", "chat", "anthropic"])
+@pytest.mark.parametrize("folder", ["responses", "chat", "anthropic", "completions"])
 def test_every_fixture_sniffs_as_its_protocol(folder):
     paths = fixtures(folder) + (sorted(FIXTURES.glob("broken/*.sse")) if folder == "responses" else [])
     assert len(paths) >= 8
@@ -117,7 +117,8 @@ def test_every_fixture_sniffs_as_its_protocol(folder):
 
 
 def test_the_bundled_examples_sniff_as_their_protocol():
-    expected = {"o4-mini-hello.sse": "responses", "gpt-4.1-nano-hello.sse": "responses", "chat-tool-calls.sse": "chat", "anthropic-thinking.sse": "anthropic", "gemini-thinking.sse": "gemini"}
+    expected = {"o4-mini-hello.sse": "responses", "gpt-4.1-nano-hello.sse": "responses", "chat-tool-calls.sse": "chat", "anthropic-thinking.sse": "anthropic", "gemini-thinking.sse": "gemini",
+                "completions-two-choices.sse": "completions"}
     assert {p.name for p in EXAMPLES.glob("*.sse")} == set(expected)
     for name, protocol in expected.items():
         assert model_of(EXAMPLES / name).protocol == protocol
@@ -139,6 +140,11 @@ def _ev(data: str, event: str | None = None):
         ('{"id":"chatcmpl-1","choices":[]}', None, "chat"),  # no "object", an OpenAI id
         ('{"id":"abc","choices":[{"index":0,"delta":{"content":"x"}}]}', None, "chat"),  # a local server's chunk
         ("[DONE]", None, "chat"),
+        ('{"id":"cmpl-1","object":"text_completion","choices":[{"index":0,"text":"x"}]}', None, "completions"),
+        ('{"id":"chatcmpl-1","object":"text_completion","choices":[]}', None, "completions"),  # llama.cpp's id
+        ('{"id":"cmpl-1","choices":[{"index":0,"text":"x","finish_reason":null}]}', None, "completions"),  # no object
+        ('{"choices":[{"index":0,"text":"x"}]}', None, "completions"),
+        ('{"choices":[{"index":0,"text":"x","delta":{"content":"x"}}]}', None, "chat"),  # a delta: Chat Completions
         ('{"type":"message_start","message":{}}', "message_start", "anthropic"),
         ('{"type": "ping"}', "ping", "anthropic"),
         ('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}', "content_block_delta", "anthropic"),
@@ -433,7 +439,8 @@ def test_plain_keeps_interleaved_choices_apart():
 
 
 def test_demo_plays_the_new_examples():
-    for name, protocol in (("chat-tool-calls", "chat"), ("anthropic-thinking", "anthropic"), ("gemini-thinking", "gemini")):
+    for name, protocol in (("chat-tool-calls", "chat"), ("anthropic-thinking", "anthropic"), ("gemini-thinking", "gemini"),
+                           ("completions-two-choices", "completions")):
         out = cli("demo", name, "--plain", "--instant")
         assert out.returncode == 0, out.stderr
         assert out.stdout == cli("print", str(EXAMPLES / f"{name}.sse")).stdout != b""
@@ -454,7 +461,7 @@ def shows(text: str, label: str, value: str) -> bool:
     return re.search(re.escape(label) + r" +" + re.escape(value), text) is not None
 
 
-@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking", "gemini-thinking"])
+@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking", "gemini-thinking", "completions-two-choices"])
 async def test_the_panes_show_each_protocols_metadata(name):
     from tests.conftest import make_app, screen_text, wait_until
 
@@ -466,7 +473,7 @@ async def test_the_panes_show_each_protocols_metadata(name):
         await pilot.pause(0.3)  # the metadata pane redraws counts at most 4 times a second
         text = screen_text(app)
     assert app.model.protocol == data["protocol"]
-    assert data["id"][:25] in text and data["model"] in text and data["status"] in text  # a long id wraps
+    assert data["id"][:25] in text and data["model"][:25] in text and data["status"] in text  # a long id or model wraps
     if data["protocol"] == "chat":
         assert "Chat Completions" in text and data["system_fingerprint"] in text
         assert shows(text, "finish", f"{data['choices'][0]['finish_reason']}")
@@ -477,6 +484,14 @@ async def test_the_panes_show_each_protocols_metadata(name):
     elif data["protocol"] == "gemini":
         assert "Google Gemini" in text and "STOP" in text
         assert shows(text, "total", f"{data['usage']['total_tokens']}")
+    elif data["protocol"] == "completions":
+        assert "Legacy Completions" in text
+        for choice in data["choices"]:
+            assert shows(text, f"choice {choice['index']}", choice["finish_reason"])
+            assert shows(text, f"logprobs {choice['index']}", f"{choice['logprobs']['tokens']} tokens, mean {choice['logprobs']['mean_logprob']:.3f}")
+        usage = data["usage"]
+        assert shows(text, "input", f"{usage['prompt_tokens']}") and shows(text, "total", f"{usage['total_tokens']}")
+        assert "── completion [stop] choice 0" in text and "── completion [stop] choice 1" in text
     else:
         assert "Anthropic Messages" in text
         assert shows(text, "stop", f"{data['stop_reason']}")

@@ -18,6 +18,7 @@ from streamview.widgets.message_view import MessageView
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = ROOT / "tests" / "fixtures" / "chat"
 ANTHROPIC = ROOT / "tests" / "fixtures" / "anthropic"
+COMPLETIONS = ROOT / "tests" / "fixtures" / "completions"
 
 
 @asynccontextmanager
@@ -52,6 +53,29 @@ async def test_chat_choices_of_one_stream_are_told_apart_in_the_rows():
         assert '[1] "The"' in text and row(text, "chunk", '"Roses"')  # choice 1's rows carry its index
         shown = app.query_one(MessageView).text_view.text
         assert "choice 0" in shown and "choice 1" in shown
+
+
+async def test_completions_choices_show_as_chunks_and_items():
+    async with replayed(COMPLETIONS / "n2-interleaved.sse") as (app, pilot, text):
+        assert row(text, "chunk", '[1] "The"') and row(text, "chunk", '"Roses"')  # choice 1's rows carry its index
+        assert row(text, "chunk (usage)", "usage 6/13/19") and "[DONE]" in text
+        assert "Legacy Completions" in text and re.search(r"choice 0 +stop", text) and re.search(r"choice 1 +stop", text)
+        shown = app.query_one(MessageView).text_view.text
+        assert shown.index("── completion [stop] choice 0\nRoses are red") < shown.index("── completion [stop] choice 1\nThe sky is blue.")
+        assert app.model.protocol == "completions" and app.model.state.status == "completed" and "no terminal" not in text
+    async with replayed(COMPLETIONS / "logprobs-echo.sse") as (app, pilot, text):
+        assert re.search(r"logprobs +12 tokens, mean -", text)
+    async with replayed(COMPLETIONS / "markup-unicode.sse") as (app, pilot, text):
+        shown = app.query_one(MessageView).text_view.text
+        assert "[bold red]not bold[/]" in shown and "\x1b" not in shown and "␛" in shown  # data, escapes made visible
+
+
+async def test_the_no_deltas_filter_hides_completions_chunks():
+    async with replayed(COMPLETIONS / "text-usage.sse") as (app, pilot, _):
+        events = app.query_one(EventList)
+        await pilot.press("f")
+        assert {app.model.events[i].type for i in events.rows} >= {"[DONE]"}
+        assert not any(app.model.is_delta(i) for i in events.rows) and events.row_count < events.count
 
 
 async def test_anthropic_thinking_deltas_and_stop_reason_are_on_screen():

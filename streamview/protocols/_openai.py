@@ -1,6 +1,7 @@
-"""What the two OpenAI protocols (Responses API, Chat Completions) share: the key and base URL the official SDK
-reads, the error body it parses, the base URL ``serve`` prints, the headers worth showing, and the parameters a
-server echoes."""
+"""What the OpenAI protocols (Responses API, Chat Completions, legacy Completions) share: the key and base URL the
+official SDK reads, the error body it parses, the base URL ``serve`` prints, the headers worth showing, the
+parameters a server echoes, and (the two chunk protocols) the error object a data payload reports and the usage
+under the names the panes read."""
 
 from __future__ import annotations
 
@@ -28,6 +29,29 @@ PARAMS = {  # the field as the server echoes it -> a short label that keeps the 
     "background": "background",
     "system_fingerprint": "fingerprint",
 }
+
+
+def error_of(p: dict) -> dict | None:
+    """The error a chunk stream's data payload reports, or None: ``{"error": {...}}`` (what the SDK raises
+    ``APIError`` on: any truthy ``error``), or vLLM's ``{"object": "error", "message": ...}``."""
+    err = p.get("error")
+    if err:
+        if isinstance(err, dict):
+            return err
+        return {"message": err if isinstance(err, str) else str(err)}
+    if p.get("object") == "error":
+        return {k: p[k] for k in ("message", "type", "param", "code") if k in p}
+    return None
+
+
+_USAGE_NAMES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens",
+                "prompt_tokens_details": "input_tokens_details", "completion_tokens_details": "output_tokens_details"}
+
+
+def normalize_usage(u: dict) -> dict:
+    """A chunk stream's usage object (``prompt_tokens``, ``completion_tokens``...) with the keys the panes read
+    (the Responses API's names); other keys kept."""
+    return {_USAGE_NAMES.get(k, k): v for k, v in u.items()}
 
 
 def error_body(message: str, status: int) -> dict:

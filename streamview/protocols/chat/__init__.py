@@ -66,7 +66,9 @@ class Chat(Protocol):
         if choices.__class__ is list:
             cid = p.get("id")
             if isinstance(cid, str) and cid.startswith("chatcmpl"):
-                return 1.0
+                # below 1: a protocol whose object names it wins (llama.cpp gives its legacy completions
+                # chatcmpl ids too)
+                return 0.95
             # servers that leave out "object" (some local ones) still send choices[].delta
             if choices and isinstance(choices[0], dict) and isinstance(choices[0].get("delta"), dict):
                 return 0.9

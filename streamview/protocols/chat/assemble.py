@@ -34,6 +34,7 @@ from typing import Any, Iterable
 
 from ...events import StreamEvent
 from ...state import Block, Item, StreamState
+from .._openai import normalize_usage
 from ..base import bind_handlers
 from .events import CHUNK_OBJECT, EVENTS, error_of, event_type, is_chunk  # noqa: F401  (is_chunk: re-exported)
 
@@ -43,16 +44,6 @@ LAST_LOGPROBS = 5  # tokens kept per choice for the logprobs summary
 
 def _int(v: Any, default: int) -> int:
     return v if v.__class__ is int else default
-
-
-def normalize_usage(u: dict) -> dict:
-    """A Chat Completions usage object with the keys the panes read (Responses API names); other keys kept."""
-    names = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens",
-             "prompt_tokens_details": "input_tokens_details", "completion_tokens_details": "output_tokens_details"}
-    out: dict[str, Any] = {}
-    for k, v in u.items():
-        out[names.get(k, k)] = v
-    return out
 
 
 class Logprobs:

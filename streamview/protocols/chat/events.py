@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._openai import error_of
 from ..base import DELTA, ERROR, TERMINAL, EventSpec
 
 CHUNK_OBJECT = "chat.completion.chunk"
@@ -25,20 +26,6 @@ def is_chunk(p: dict) -> bool:
     content-filter chunks, which the SDK's stream skips)."""
     obj = p.get("object")
     return obj == CHUNK_OBJECT or ((obj is None or obj == "") and p.get("choices").__class__ is list)
-
-
-def error_of(p: dict) -> dict | None:
-    """The error a data payload reports, or None: ``{"error": {...}}`` (what the SDK raises ``APIError`` on: any
-    truthy ``error``), or vLLM's ``{"object": "error", "message": ...}``."""
-    err = p.get("error")
-    if err:
-        if isinstance(err, dict):
-            return err
-        return {"message": err if isinstance(err, str) else str(err)}
-    if p.get("object") == "error":
-        return {k: p[k] for k in ("message", "type", "param", "code") if k in p}
-    return None
-
 
 
 def event_type(ev: Any) -> str | None:
