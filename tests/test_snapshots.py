@@ -148,3 +148,12 @@ class TestSave:
             await pilot.pause(0.2)
 
         assert snap_compare(make_app(SEED_O4, label="o4-mini-hello.sse", instant=True), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestItems:
+    @pytest.mark.parametrize("name", ["web_search_call", "message", "mcp_call", "image_generation_call"])
+    def test_item_payload(self, snap_compare, name):
+        """You should see the item's payload under it in the message pane: the search and its source; the text with
+        the citation marker [1] and the sources list; the MCP call's error; the image options, never base64."""
+        path = FIXTURES / "responses_items" / f"{name}.sse"
+        assert snap_compare(make_app(path, label=path.name, instant=True), terminal_size=(120, 30), run_before=ended)
