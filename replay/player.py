@@ -72,6 +72,16 @@ class Player:
         return self.live.meta if self.live is not None else self._reader.meta
 
     @property
+    def framer(self):
+        """The framer the bytes are read with (``framing.Framer``)."""
+        return self._reader.parser
+
+    @property
+    def framing(self) -> str | None:
+        """The name of the framing the bytes are read with (None: not found from the first line yet)."""
+        return self._reader.framing
+
+    @property
     def interrupted(self) -> bool:
         """The source failed after some events had arrived (a dropped connection)."""
         return self.read_error is not None and bool(self.buffer)

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import BinaryIO, Callable
 
 from streamview.events import StreamEvent
-from streamview.framing import FRAMINGS
+from streamview.framing import AUTO, DEFAULT, FRAMINGS
 from streamview.protocols import Sniffer, get, registered
 from streamview.protocols.base import Protocol, ServeRoute
 from streamview.render import events_text
@@ -67,17 +67,22 @@ def transcript_opener(path: str) -> Callable[[], BinaryIO]:
 
 def sniff_transcript(fp: BinaryIO) -> Protocol:
     """The protocol of a transcript (``protocols.Sniffer`` over its events, read until it decides)."""
-    sniffer = Sniffer()
-    reader = EventReader()
+    return sniff_framed(fp)[0]
+
+
+def sniff_framed(fp: BinaryIO) -> tuple[Protocol, str]:
+    """The protocol of a transcript and the framing it is read with (found from its first line: ``auto``)."""
+    reader = EventReader(framing=AUTO)
+    sniffer = Sniffer(framing=lambda: reader.framing)
     with fp:
         for chunk in iter_chunks(fp, CHUNK):
             for ev in reader.feed(chunk):
                 if sniffer.feed(ev) is not None:
-                    return sniffer.finish()
+                    return sniffer.finish(), reader.framing or DEFAULT
         for ev in reader.finish():
             if sniffer.feed(ev) is not None:
                 break
-    return sniffer.finish()
+    return sniffer.finish(), reader.framing or DEFAULT
 
 
 def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol: str | None, comments: bool = True,
@@ -87,11 +92,10 @@ def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol
     keeps ``sent_box[0]`` up to date, for a caller that must know it when a write fails). ``comments``: comment
     lines are written."""
     wire: dict[int, bytes] = {}  # an event's lines, from when it is read until it is played
-    wire_end = FRAMINGS[framing_of(protocol)].wire_end
 
     def keep(frame: Frame, ev: StreamEvent) -> None:
         if comments or frame.kind != "comment":
-            wire[ev.index] = (frame.raw + wire_end(frame)).encode("utf-8")
+            wire[ev.index] = (frame.raw + player.framer.wire_end(frame)).encode("utf-8")
 
     sent = 0
 
@@ -120,11 +124,14 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
     with a header (they may hold keys), and a ``key=`` in the path is redacted."""
     opener = transcript_opener(path)
     refuse_unreadable(path, opener(), protocol)
-    proto = get(protocol) if protocol else sniff_transcript(opener())
+    if protocol:
+        proto, framing = get(protocol), framing_of(protocol)
+    else:
+        proto, framing = sniff_framed(opener())
     known = protocol or (proto.name if proto.serve is not None else None)
     route = route_of(proto)
     answers = route.describe_paths()
-    media_type = FRAMINGS[framing_of(known)].media_type
+    media_type = FRAMINGS[framing].media_type
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "streamview-serve"

@@ -16,8 +16,11 @@ COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
 PROTOCOL_HELP = f"the stream's protocol: {', '.join(PROTOCOL_NAMES)}; default: sniffed from its first events"
 
 
+EXAMPLE_SUFFIXES = (".sse", ".ndjson")  # a bundled example's file: a transcript of either framing
+
+
 def examples() -> dict[str, str]:
-    """The bundled examples: name -> what it shows (``examples/index.txt``, then any other ``.sse`` there)."""
+    """The bundled examples: name -> what it shows (``examples/index.txt``, then any other transcript there)."""
     folder = resources.files("streamview") / "examples"
     out: dict[str, str] = {}
     try:
@@ -29,8 +32,9 @@ def examples() -> dict[str, str]:
         if sep and not line.startswith("#"):
             out[name.strip()] = what.strip()
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".sse"):
-            out.setdefault(entry.name[: -len(".sse")], "")
+        for suffix in EXAMPLE_SUFFIXES:
+            if entry.name.endswith(suffix):
+                out.setdefault(entry.name[: -len(suffix)], "")
     return out
 
 
@@ -86,7 +90,11 @@ def example_path(name: str) -> str:
     known = examples()
     if name not in known:
         raise UsageError(f"no example named {name!r}; examples: {', '.join(known)}")
-    return str(resources.files("streamview") / "examples" / f"{name}.sse")
+    folder = resources.files("streamview") / "examples"
+    for suffix in EXAMPLE_SUFFIXES:
+        if (folder / f"{name}{suffix}").is_file():
+            return str(folder / f"{name}{suffix}")
+    return str(folder / f"{name}.sse")
 
 
 def default_example() -> str:
@@ -114,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     pacing(demo)
     demo.set_defaults(func=cmd_demo)
 
-    replay = sub.add_parser("replay", help="replay a saved SSE transcript (a file, or - for stdin) in the UI")
+    replay = sub.add_parser("replay", help="replay a saved transcript (SSE or NDJSON; a file, or - for stdin) in the UI")
     replay.add_argument("file", help="transcript file, or - for stdin")
     pacing(replay)
     replay.add_argument("--follow", action="store_true", help="like tail -f: keep reading as the file grows")
@@ -261,6 +269,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from streamview.replay.recorder import Recorder
 
     from .live import LiveSource
+    from .source import framing_of
 
     if args.base_url is not None:
         from .live import check_url
@@ -282,7 +291,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     recorder = None
     if args.save:
         try:
-            recorder = Recorder(args.save, source.meta, redact=request.redact)
+            recorder = Recorder(args.save, source.meta, redact=request.redact, framing=framing_of(args.api))
         except OSError as exc:
             raise SourceError(f"--save {args.save}: {exc.strerror or exc}") from None
     player = Player(live=source, on_frame=recorder.on_frame if recorder else None, protocol=args.api)

@@ -1,8 +1,8 @@
 """The live source: a protocol's request (``Protocol.live`` builds it: URL, JSON body, headers with the key) sent
-through httpx and httpx-sse, its response body streamed as it arrives.
+through httpx (and httpx-sse, for an SSE protocol), its response body streamed as it arrives.
 
-The response body goes through the same decoder as a transcript (``sse.SSEParser``, built on httpx-sse's own
-decoders), so a replay shows exactly what the live run showed. Failures become ``LiveError`` with one plain line:
+The response body goes through the same decoder as a transcript (the protocol's framer: ``sse.SSEParser``, built on
+httpx-sse's own decoders, or ``ndjson.NDJSONParser``), so a replay shows exactly what the live run showed. Failures become ``LiveError`` with one plain line:
 the HTTP status and the server's own error message, a refused connection, a name that does not resolve, a read
 timeout, or a connection dropped mid-stream. The API key is sent and nowhere else: it is redacted from every
 message, and never recorded.
@@ -40,6 +40,7 @@ class LiveRequest:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)  # may hold the key: never print or record these
     secrets: list[str] = field(default_factory=list)
+    framing: str = "sse"  # how the response is framed: "sse" is asked for as an event stream (httpx-sse)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -100,9 +101,11 @@ def merge_body(payload: dict[str, Any], options: LiveOptions) -> dict[str, Any]:
     return payload
 
 
-def make_request(url: str, payload: dict[str, Any], headers: dict[str, str], key: str = "") -> LiveRequest:
+def make_request(url: str, payload: dict[str, Any], headers: dict[str, str], key: str = "",
+                 framing: str = "sse") -> LiveRequest:
     """The request, with every secret it holds listed for redaction: the key, the value of every secret header
-    (and a bearer token without its ``Bearer``), and secret query values of the URL."""
+    (and a bearer token without its ``Bearer``), and secret query values of the URL. ``framing``: the response's
+    (the protocol's)."""
     check_url(url)
     secrets = [v for k, v in headers.items() if is_secret_header(k)]
     if key:
@@ -111,7 +114,7 @@ def make_request(url: str, payload: dict[str, Any], headers: dict[str, str], key
         if v.lower().startswith("bearer "):
             secrets.append(v[7:].strip())
     secrets.extend(query_secrets(url))  # a key given in the URL (?key=...) is as secret as one in a header
-    return LiveRequest(url=url, body=payload, headers=headers, secrets=secrets)
+    return LiveRequest(url=url, body=payload, headers=headers, secrets=secrets, framing=framing)
 
 
 def check_url(url: str, what: str = "the base URL") -> None:
@@ -211,17 +214,32 @@ class LiveSource:
         """Seconds since the request was sent: the arrival time of an event."""
         return round(time.monotonic() - self._t0, 4)
 
+    def _open(self, client: Any):
+        """The streamed POST, as a context manager of the response: through httpx-sse for an SSE protocol (it asks
+        for an event stream), else httpx's own (the body is read as bytes either way, by the protocol's framer)."""
+        req = self.request
+        if req.framing == "sse":
+            from contextlib import asynccontextmanager
+
+            from httpx_sse import aconnect_sse
+
+            @asynccontextmanager
+            async def sse():
+                async with aconnect_sse(client, "POST", req.url, json=req.body, headers=req.headers) as source:
+                    yield source.response
+
+            return sse()
+        return client.stream("POST", req.url, json=req.body, headers=req.headers)
+
     async def chunks(self) -> AsyncIterator[bytes]:
         import httpx  # imported when a request is made: `--help` and `print` stay fast
-        from httpx_sse import aconnect_sse
 
         req = self.request
         timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
         self._t0 = time.monotonic()
         try:
             async with httpx.AsyncClient(timeout=timeout) as client:
-                async with aconnect_sse(client, "POST", req.url, json=req.body, headers=req.headers) as source:
-                    response = source.response
+                async with self._open(client) as response:
                     self.meta.status = response.status_code
                     self.meta.headers = public_headers(response.headers.items())
                     if response.status_code >= 400:

@@ -35,13 +35,18 @@ _INT_KEYS = 1 << 30  # int keys below this are stored as themselves
 
 class Session:
     def __init__(self, source: str = "", meta: TranscriptMeta | None = None, protocol: str | None = None, *,
-                 keep: bool = True, check: bool = True, describe: bool | None = None, player: Any = None) -> None:
+                 keep: bool = True, check: bool = True, describe: bool | None = None, player: Any = None,
+                 framing: Any = None) -> None:
         """``source``: what the stream is, in words (a file name, ``live MODEL``). ``player``: where its events
         come from (``replay.player.Player``, which paces a file or plays a live source), when the session is
-        played rather than fed by hand; its ``meta`` and ``protocol`` are the session's unless given."""
+        played rather than fed by hand; its ``meta``, ``protocol`` and framing are the session's unless given.
+        ``framing``: what the events are read with, a name or a callable that says it (None: not known), so that
+        sniffing asks only the protocols of that framing."""
         if player is not None:
             meta = meta or player.meta
             protocol = protocol or player.protocol
+            if framing is None:
+                framing = lambda: player.framing  # noqa: E731 - found from the first line: asked when sniffing
         if protocol is not None:
             protocols.get(protocol)  # ValueError for a name that is not registered
         self.source = source
@@ -51,6 +56,7 @@ class Session:
         self.keep = keep
         self.check = check
         self.describes = keep if describe is None else describe
+        self.framing = framing
         self.reset()
 
     def reset(self) -> None:
@@ -70,7 +76,7 @@ class Session:
         self.proto: Protocol | None = None  # decided
         self.assembler: Any = NullAssembler()
         self.checker: Any = NullChecker()
-        self._sniffer = protocols.Sniffer()
+        self._sniffer = protocols.Sniffer(framing=self.framing)
         self._kinds = bytearray()  # the kind of each folded event (KINDS index)
         self._keys = array("i")  # the key of each folded event: an index into _key_table, -1 for none
         self._key_table: list[Hashable] = []
@@ -311,7 +317,7 @@ def read_session(fp, protocol: str | None = None, *, check: bool = True) -> Sess
     from .source import EventReader, SourceError, framing_of, iter_chunks
 
     reader = EventReader(framing=framing_of(protocol))
-    session = Session(protocol=protocol, keep=False, check=check)
+    session = Session(protocol=protocol, keep=False, check=check, framing=lambda: reader.framing)
     with fp:
         try:
             for chunk in iter_chunks(fp):

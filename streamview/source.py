@@ -10,7 +10,7 @@ from array import array
 from typing import BinaryIO, Callable, Iterator
 
 from .events import StreamEvent, parse_frame, parse_record
-from .framing import DEFAULT, framer
+from .framing import AUTO, DEFAULT, framer
 from .sse import Frame
 
 CHUNK = 64 * 1024
@@ -86,7 +86,7 @@ class EventReader:
 
     ``clock`` (live sources) stamps each event with its arrival time; ``on_frame`` sees every decoded frame with its
     event as it is decoded, with the raw lines kept (the recorder writes them). ``framing``: how the bytes are cut
-    into events (``framing.FRAMINGS``: the protocol's, when it is known; SSE otherwise).
+    into events (``framing.FRAMINGS``: the protocol's, when it is known; ``auto``: found from the first line).
     """
 
     def __init__(self, clock: Callable[[], float] | None = None, on_frame: Callable[[Frame, StreamEvent], None] | None = None,
@@ -100,6 +100,11 @@ class EventReader:
     @property
     def meta(self):
         return self.parser.meta
+
+    @property
+    def framing(self) -> str | None:
+        """The framing the bytes are read with (None: not found yet, for ``auto``, before the first line that tells)."""
+        return self.parser.framing
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         if self.on_frame is not None:
@@ -134,9 +139,10 @@ class EventReader:
 
 
 def framing_of(protocol: str | None) -> str:
-    """The framing a stream known to speak ``protocol`` is read with (SSE when it is not known)."""
+    """The framing a stream known to speak ``protocol`` is read with (``auto`` when it is not known: the first line
+    that tells decides, ``framing.AutoFramer``)."""
     if protocol is None:
-        return DEFAULT
+        return AUTO
     from .protocols import get
 
     return get(protocol).framing

@@ -238,11 +238,18 @@ class SSEParser(LineFramer):
     """
 
     media_type = "text/event-stream; charset=utf-8"  # what a server of this framing answers with
+    framing = "sse"
+    suffix = ".sse"  # a transcript file's
 
     @staticmethod
     def wire_end(frame: Frame) -> str:
         """What follows a frame's raw lines on the wire (a cut-off event: only its last line's ending)."""
         return "\n" if frame.truncated else "\n\n"
+
+    @staticmethod
+    def transcript_line(text: str) -> str:
+        """A streamview transcript line (``t=0.41``, ``request POST ...``) as SSE carries it: a comment line."""
+        return f": {text}"
 
     def __init__(self, keep_raw: bool = False) -> None:
         self.keep_raw = keep_raw

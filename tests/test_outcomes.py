@@ -340,7 +340,7 @@ def test_demo_list_names_every_example():
     code, out, _err = run("demo", "--list")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert sorted(names) == sorted(p.stem for p in EXAMPLES.glob("*.sse"))
+    assert sorted(names) == sorted(p.stem for p in [*EXAMPLES.glob("*.sse"), *EXAMPLES.glob("*.ndjson")])
     assert all(len(line.split(None, 1)) == 2 for line in out.splitlines())  # a name and what it shows
 
 

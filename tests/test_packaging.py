@@ -40,7 +40,7 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     for folder, inside in (("streamview", "streamview"), ("replay", "streamview/replay"), ("widgets", "streamview/widgets"),
                            ("tui", "streamview/tui")):
         for path in (ROOT / folder).rglob("*"):
-            if path.is_file() and path.suffix in (".py", ".sse", ".txt", ".tcss") and "__pycache__" not in path.parts:
+            if path.is_file() and path.suffix in (".py", ".sse", ".ndjson", ".txt", ".tcss") and "__pycache__" not in path.parts:
                 expected.add(f"{inside}/{path.relative_to(ROOT / folder).as_posix()}")
     assert {"streamview/protocols/gemini/__init__.py", "streamview/tui/app.tcss", "streamview/examples/index.txt"} <= expected
     missing = sorted(expected - set(names))

@@ -139,7 +139,7 @@ class TestSave:
         """You should see the save prompt over the panes, with a generated streamview-*.sse name."""
         from streamview.tui import save
 
-        monkeypatch.setattr(save, "default_name", lambda: "streamview-20261201-120000.sse")
+        monkeypatch.setattr(save, "default_name", lambda suffix=".sse": "streamview-20261201-120000.sse")
         monkeypatch.setattr(save.os, "getcwd", lambda: "/home/user/project")
 
         async def run_before(pilot) -> None:

@@ -395,7 +395,7 @@ class StreamviewApp(App[int]):
         """Ask where (a generated ``streamview-*.sse`` name as the default), then write the stream so far."""
         from . import save
 
-        self.push_screen(save.SavePrompt(save.default_name(), len(self.model.events)), self._save_to)
+        self.push_screen(save.SavePrompt(save.default_name(self.player.framer.suffix), len(self.model.events)), self._save_to)
 
     def _save_to(self, path: str | None) -> None:
         if path is None:
@@ -405,7 +405,7 @@ class StreamviewApp(App[int]):
 
         try:
             with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                n = write_transcript(fh, self.model.events, self.player.meta)
+                n = write_transcript(fh, self.model.events, self.player.meta, self.player.framing)
         except OSError as exc:
             self.notify(f"could not save {path}: {exc.strerror or exc}", severity="error", markup=False)
             return

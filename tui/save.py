@@ -1,6 +1,6 @@
 """The save prompt: where to write the stream so far, with a generated name as the default (``streamview-*.sse``,
-one pattern a user can ignore in version control). Enter saves, escape cancels; a file that exists is overwritten
-only when enter is pressed a second time on the same name."""
+``.ndjson`` for an NDJSON stream: one pattern a user can ignore in version control). Enter saves, escape cancels;
+a file that exists is overwritten only when enter is pressed a second time on the same name."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 
-def default_name() -> str:
-    """``streamview-YYYYmmdd-HHMMSS.sse``: the time now, one pattern to ignore."""
+def default_name(suffix: str = ".sse") -> str:
+    """``streamview-YYYYmmdd-HHMMSS.sse`` (``.ndjson`` for an NDJSON stream): the time now, one pattern to ignore."""
     import time
 
-    return time.strftime("streamview-%Y%m%d-%H%M%S.sse")
+    return time.strftime("streamview-%Y%m%d-%H%M%S") + suffix
 
 
 def resolve(name: str) -> str:

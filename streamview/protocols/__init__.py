@@ -11,19 +11,24 @@ event some protocol claims decides; when the first ``SNIFF_LIMIT`` readable JSON
 stream is ``unknown``: its events still show, and the state says that streamview cannot assemble it. Events that
 say nothing (comments, junk lines, unreadable data) are not counted. A stream that ends before any decision is
 ``unknown`` if it held readable JSON, else the first protocol's (its checks for unreadable input then apply).
+
+Sniffing knows the framing the stream is read with, when it is known: only the protocols of that framing are asked
+(an NDJSON line is never taken for an SSE protocol's event, nor the reverse), and the first protocol of that framing
+is the default. A stream read without a known protocol has its framing found from its first line
+(``framing.AutoFramer``), which asks ``sniff_framing``: does a protocol of a framing other than SSE claim it?
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .base import UNKNOWN, Protocol
 
 if TYPE_CHECKING:
     from ..events import StreamEvent
 
-NAMES = ("responses", "chat", "anthropic", "gemini", "completions")  # the registry
+NAMES = ("responses", "chat", "anthropic", "gemini", "completions", "ollama")  # the registry
 SNIFF_LIMIT = 5  # readable JSON events that match no protocol before the stream is called unknown
 
 _loaded: dict[str, Protocol] = {}
@@ -48,7 +53,12 @@ def registered() -> list[Protocol]:
     return [get(n) for n in NAMES]
 
 
-def default() -> Protocol:
+def default(framing: str | None = None) -> Protocol:
+    """The first registered protocol (of ``framing``, when given and some protocol has it)."""
+    if framing is not None:
+        for proto in registered():
+            if proto.framing == framing:
+                return proto
     return get(NAMES[0])
 
 
@@ -80,10 +90,13 @@ def sentinels() -> frozenset[str]:
     return frozenset(s for p in registered() for s in p.sentinels)
 
 
-def sniff(ev: "StreamEvent") -> Protocol | None:
-    """The protocol surest that ``ev`` is one of its own, or None when none claims it."""
+def sniff(ev: "StreamEvent", framing: str | None = None) -> Protocol | None:
+    """The protocol surest that ``ev`` is one of its own, or None when none claims it. ``framing``: the stream's
+    (only its protocols are asked; None: every protocol)."""
     best, best_score = None, 0.0
     for proto in registered():
+        if framing is not None and proto.framing != framing:
+            continue
         score = proto.sniff(ev)
         if score > best_score:
             best, best_score = proto, score
@@ -91,16 +104,23 @@ def sniff(ev: "StreamEvent") -> Protocol | None:
 
 
 class Sniffer:
-    """Feed events until ``protocol`` is set (it then stays); ``finish`` decides at the end of input."""
+    """Feed events until ``protocol`` is set (it then stays); ``finish`` decides at the end of input. ``framing``:
+    what the events are read with, a name or a callable that says it when asked (None: not known)."""
 
-    def __init__(self, limit: int = SNIFF_LIMIT) -> None:
+    def __init__(self, limit: int = SNIFF_LIMIT, framing: "str | Callable[[], str | None] | None" = None) -> None:
         self.limit = limit
         self.looked = 0  # readable JSON events that said nothing
         self.protocol: Protocol | None = None
+        self._framing = framing
+
+    @property
+    def framing(self) -> str | None:
+        f = self._framing
+        return f() if callable(f) else f
 
     def feed(self, ev: "StreamEvent") -> Protocol | None:
         if self.protocol is None:
-            found = sniff(ev)
+            found = sniff(ev, self.framing)
             if found is None and ev._shape[0] == "event" and ev.error is None and ev.payload is not None:
                 self.looked += 1
                 if self.looked >= self.limit:
@@ -110,13 +130,32 @@ class Sniffer:
 
     def finish(self) -> Protocol:
         if self.protocol is None:
-            self.protocol = unknown_protocol() if self.looked else default()
+            self.protocol = unknown_protocol() if self.looked else default(self.framing)
         return self.protocol
 
 
-def sniff_events(events: Iterable["StreamEvent"]) -> Protocol:
-    """The protocol of a whole list of events (``serve`` uses it on a transcript)."""
-    sn = Sniffer()
+def sniff_framing(line: str) -> str | None:
+    """The framing other than SSE whose protocol claims ``line`` (a stream's first line, stripped) as one of its
+    events, or None (``framing.AutoFramer`` then reads the stream as SSE)."""
+    others = [p for p in registered() if p.framing != "sse"]
+    if not others:
+        return None
+    from ..events import parse_record
+
+    ev = parse_record(("message", line, "", None, None, 1, False, ""), 0)
+    if ev.error is not None:
+        return None
+    best, best_score = None, 0.0
+    for proto in others:
+        score = proto.sniff(ev)
+        if score > best_score:
+            best, best_score = proto.framing, score
+    return best
+
+
+def sniff_events(events: Iterable["StreamEvent"], framing: str | None = None) -> Protocol:
+    """The protocol of a whole list of events (read with ``framing``, when it is known)."""
+    sn = Sniffer(framing=framing)
     for ev in events:
         if sn.feed(ev) is not None:
             return sn.protocol  # type: ignore[return-value]
