@@ -147,11 +147,7 @@ class AnthropicState(StreamState):
         out["blocks"] = [block_entry(item) for item in items]
         return out
 
-    def text(self) -> str:
-        shown = [(item, b) for item, b in self.printable_blocks() if b.text]
-        return "".join(_separator(shown[n - 1] if n else None, item, b) + b.text for n, (item, b) in enumerate(shown))
-
-    # the same rule for callers that lay text out block by block (``--plain``)
+    # how text() (StreamState's) and --plain lay consecutive blocks out
     separator = staticmethod(_separator)
 
     def citation(self, annotation: Any) -> Citation | None:
