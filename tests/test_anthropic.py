@@ -1,15 +1,17 @@
-"""Anthropic Messages streams (streamview/anthropic.py): the assembler against the official ``anthropic`` SDK, the
-checker's rules one broken transcript each, and the choices the module documents.
+"""Anthropic Messages streams (streamview/protocols/anthropic/): the assembler against the official ``anthropic``
+SDK, the checker's rules one broken transcript each, and the choices the module documents.
 
 The differential test streams every valid transcript (tests/fixtures/anthropic/*.sse) through a real
-``anthropic.Anthropic().messages.stream(...)`` (an httpx MockTransport serves the bytes in odd-sized chunks, so the
-SDK's own SSE decoder and ``MessageStream`` accumulator run as they do on a live connection) and reads the same bytes
+``anthropic.Anthropic().beta.messages.stream(...)`` (an httpx MockTransport serves the bytes in odd-sized chunks, so
+the SDK's own SSE decoder and ``BetaMessageStream`` accumulator, which knows every content block type, run as they
+do on a live connection) and reads the same bytes
 with ``streamview.source.read_events`` folded by ``AnthropicAssembler``. After every raw event the SDK yields
 (matched by position: both skip nothing but ``ping`` and ``error``), its ``current_message_snapshot`` and
 streamview's state must agree on: id, model, role, stop_reason, stop_sequence, usage (so after every message_delta),
 each content block's type, text, citations, thinking, signature (present, its length), redacted data length, tool
 id, name and input (the SDK's partial-JSON parse of the pieces so far, or the parsed input once the block stopped),
-and tool results. The SDK's derived ``text`` / ``thinking`` / ``input_json`` events carry a snapshot of the block so
+and every block as ``print --json`` shows it (``content_entry``: the SDK's block, opaque blobs said by their size;
+a tool call's once it stopped, as streamview parses its input then). The SDK's derived ``text`` / ``thinking`` / ``input_json`` events carry a snapshot of the block so
 far: each must equal streamview's block right after the same delta. An ``error`` event makes the SDK raise
 ``APIStatusError`` with the event's body: streamview's error must be that body's ``error``.
 """
@@ -28,7 +30,8 @@ import httpx2
 import pytest
 from jiter import from_json
 
-from streamview.protocols.anthropic.assemble import AnthropicAssembler, AnthropicState
+from streamview.protocols.anthropic.assemble import TOOL_TYPES, AnthropicAssembler, AnthropicState, content_entry
+from streamview.protocols.anthropic.blocks import masked
 from streamview.protocols.anthropic.check import RULES, AnthropicChecker, check_events
 from streamview.state import PRINTED_KINDS
 from streamview.checks import ERROR, NOTE
@@ -114,7 +117,7 @@ def compare(msg: Any, st: AnthropicState, where: str) -> list[str]:
             check(f"{at}.thinking", block.thinking, b.text if b else None)
             check(f"{at}.signature", _signature_note(block.signature), item.data.get("signature"))
         elif block.type == "redacted_thinking":
-            check(f"{at}.data", f"present ({len(block.data)} bytes)", item.data.get("data"))
+            check(f"{at}.data", f"present ({len(block.data)} chars)", item.data.get("data"))
         elif block.type in ("tool_use", "server_tool_use"):
             check(f"{at}.id", block.id, item.id)
             check(f"{at}.name", block.name, item.name)
@@ -126,12 +129,14 @@ def compare(msg: Any, st: AnthropicState, where: str) -> list[str]:
             check(f"{at}.input", block.input, ours)
         elif block.type == "web_search_tool_result":
             check(f"{at}.tool_use_id", block.tool_use_id, item.data.get("tool_use_id"))
-            summary = item.blocks[("result",)].text
-            for res in block.content:
-                if res.title not in summary or res.url not in summary:
-                    out.append(f"{where}: {at} summary lacks {res.title!r} <{res.url}>")
-                if res.encrypted_content in summary:
-                    out.append(f"{where}: {at} summary shows encrypted content")
+            shown = "\n".join(d.text for d in st.details(item))
+            for res in block.content if isinstance(block.content, list) else []:
+                if res.title not in shown or res.url not in shown:
+                    out.append(f"{where}: {at} details lack {res.title!r} <{res.url}>")
+                if res.encrypted_content in shown:
+                    out.append(f"{where}: {at} details show encrypted content")
+        if block.type not in TOOL_TYPES or item.done_event is not None:  # print --json's block, as it stands
+            check(f"{at} (print --json)", masked(block.to_dict(mode="json")), content_entry(item))
     return out
 
 
@@ -146,14 +151,9 @@ def compare_final(msg: Any, final: dict) -> list[str]:
         out.append("final.usage.output_tokens")
     if len(final["content"]) != len(msg.content):
         return out + [f"final.content has {len(final['content'])} blocks, sdk {len(msg.content)}"]
-    for entry, block in zip(final["content"], msg.content):
-        if entry["type"] != block.type:
-            out.append(f"final.content[{entry['index']}].type {entry['type']!r} != {block.type!r}")
-        for key in ("text", "thinking", "id", "name", "input"):
-            if hasattr(block, key) and entry.get(key) != getattr(block, key):
-                out.append(f"final.content[{entry['index']}].{key}: {entry.get(key)!r} != sdk {getattr(block, key)!r}")
-        if block.type == "thinking" and entry["signature"] != _signature_note(block.signature):
-            out.append(f"final.content[{entry['index']}].signature")
+    for n, (entry, block) in enumerate(zip(final["content"], msg.content)):
+        if entry != masked(block.to_dict(mode="json")):
+            out.append(f"final.content[{n}]: {entry!r} != sdk {block.to_dict(mode='json')!r}")
     return out
 
 
@@ -178,7 +178,7 @@ def differential(body: bytes, skip: frozenset[int] = frozenset()) -> list[str]:
     last: StreamEvent | None = None
     client = sdk_client(body)
     try:
-        with client.messages.stream(model="claude-test", max_tokens=64, messages=[{"role": "user", "content": "hi"}]) as stream:
+        with client.beta.messages.stream(model="claude-test", max_tokens=64, messages=[{"role": "user", "content": "hi"}]) as stream:
             for sdk_ev in stream:
                 if sdk_ev.type in RAW_TYPES:
                     last = sdk_visible[k]
@@ -352,13 +352,21 @@ def test_thinking_signature_is_recorded_as_present_never_as_text():
     path = FIXTURES / "thinking-signature-text.sse"
     sig = next(ev.payload["delta"]["signature"] for ev in events_of(path)
                if isinstance(ev.payload, dict) and ev.payload.get("type") == "content_block_delta" and ev.payload["delta"]["type"] == "signature_delta")
+    events = events_of(path)
+    asm = AnthropicAssembler()
+    for ev in events:
+        asm.feed(ev)
+        if ev.type == "content_block_stop":
+            break
+        if ev.type == "content_block_delta" and ev.payload["delta"]["type"] == "signature_delta":
+            assert str(len(sig)) in asm.state.items[0].phase  # the pane's header says it while the block streams
+    assert asm.state.items[0].phase == ""  # and no more once the block stopped
     st = assemble(path)
     thinking = st.items[0]
     assert thinking.type == "thinking" and thinking.data["signature"] == f"present ({len(sig)} chars)"
-    assert str(len(sig)) in thinking.phase  # the pane's header says it
     final = st.final()
-    assert final["content"][0] == {"index": 0, "type": "thinking", "status": "completed",
-                                   "thinking": thinking.blocks[("thinking",)].text, "signature": f"present ({len(sig)} chars)"}
+    assert final["content"][0] == {"type": "thinking", "thinking": thinking.blocks[("thinking",)].text, "signature": f"present ({len(sig)} chars)"}
+    assert final["blocks"][0] == {"index": 0, "type": "thinking", "status": "completed"}
     assert sig not in json.dumps(final) and sig not in st.text()
     assert st.text().startswith("[thinking] The user asks for 17 × 23.")
     assert "\n\n17 × 23 = **391**." in st.text()
@@ -376,8 +384,8 @@ def test_redacted_thinking_shows_its_size_not_its_data():
     doc = "".join(pieces)
     assert f"[redacted thinking, {len(data)} bytes]" in doc
     assert data not in doc and data not in json.dumps(st.final()) and data not in st.text()
-    assert st.final()["content"][1]["data"] == f"present ({len(data)} bytes)"
-    assert "── thinking [completed · signature present" in doc
+    assert st.final()["content"][1] == {"type": "redacted_thinking", "data": f"present ({len(data)} chars)"}
+    assert "── thinking [completed]" in doc  # the signature was the phase while it streamed
 
 
 def test_tool_input_is_assembled_from_input_json_delta():
@@ -391,25 +399,28 @@ def test_tool_input_is_assembled_from_input_json_delta():
 
 def test_invalid_tool_input_is_kept_raw_with_the_parse_error():
     st = assemble(FIXTURES / "broken" / "tool-input-invalid.sse")
-    entry = st.final()["content"][1]
-    assert entry["input"] == '{"location": "Pa, "unit": "celsius"}'
-    assert entry["input_error"].startswith("not valid JSON")
-    assert st.items[1].phase == "input is not valid JSON"
+    entry, note = st.final()["content"][1], st.final()["blocks"][1]
+    assert entry["input"] == {}  # the block's own input (the SDK raises on this stream): the text is in blocks
+    assert note["input_text"] == '{"location": "Pa, "unit": "celsius"}'
+    assert note["input_error"].startswith("not valid JSON")
+    [detail] = st.details(st.items[1])
+    assert detail.label == "error" and detail.text.startswith("input not valid JSON: ")
+    assert st.items[1].phase == ""
 
 
 def test_web_search_result_is_summarised_and_citations_are_annotations():
     st = assemble(FIXTURES / "web-search-citations.sse")
     server, result, cited = st.items[1], st.items[2], st.items[4]
     assert (server.type, server.name, server.data["input"]) == ("server_tool_use", "web_search", {"query": "python 3.14 release date"})
-    summary = result.blocks[("result",)].text
-    assert summary.startswith("2 results:") and "https://docs.python.org/3/whatsnew/3.14.html" in summary
-    assert "encrypted" not in summary
+    [detail] = st.details(result)
+    assert detail.label == "results" and detail.text.startswith("1. What's New In Python 3.14 <https://docs.python.org/3/whatsnew/3.14.html>")
+    assert "encrypted" not in detail.text and result.blocks == {}  # no block: details() says what came back
     assert result.data["tool_use_id"] == server.id
     [citation] = cited.blocks[("text",)].annotations
     assert citation["type"] == "web_search_result_location" and citation["url"].startswith("https://www.python.org/")
-    assert st.final()["content"][4]["citations"] == [citation]
-    assert cited.phase == "1 citation"  # the pane's header: "── message [completed · 1 citation]"
-    assert "result" not in PRINTED_KINDS  # the summary shows in the pane, not in `print`
+    assert st.citation(citation) == ("Python Release Python 3.14.0 | Python.org <https://www.python.org/downloads/release/python-3140/>", None)
+    assert st.final()["content"][4]["citations"] == [{**citation, "encrypted_index": f"present ({len(citation['encrypted_index'])} chars)"}]
+    assert cited.phase == ""  # "1 citation" while it streamed
     # consecutive text blocks run on, as the SDK's get_final_text joins them
     assert "in October 2025. Python 3.14.0 is the newest major release" in st.text()
     prev = (st.items[3], st.items[3].blocks[("text",)])
@@ -581,8 +592,13 @@ def test_odd_payloads_never_raise():
     from streamview.widgets.message_view import render_document
 
     render_document(st)
-    summary = st.items[9].blocks[("result",)].text
-    assert summary.startswith("code_execution_result") and len(summary) < 2100
+    details = st.details(st.items[9])
+    assert [d.label for d in details] == ["stdout", "return code"] and len(details[0].text) < 1100
+    for item in st.ordered_items():
+        st.details(item)
+        for b in item.blocks.values():
+            for a in b.annotations:
+                st.citation(a)
 
 
 def test_shuffled_and_truncated_streams_never_raise():
@@ -603,4 +619,6 @@ def test_shuffled_and_truncated_streams_never_raise():
             st = AnthropicAssembler().feed_all(events)
             json.dumps(st.final())
             st.text()
+            for item in st.ordered_items():
+                st.details(item)
             check_events(events)

@@ -11,7 +11,7 @@ from ..base import (Description, LiveApi, LiveOptions, Protocol, Row, ServeRoute
 from ..unknown import describe_plain
 from .events import EVENTS
 
-_TEXT_KEYS = ("text", "partial_json", "thinking")
+_TEXT_KEYS = ("text", "partial_json", "thinking", "content")  # content: a compaction_delta's summary
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_ENV = "ANTHROPIC_BASE_URL"
 DEFAULT_BASE = "https://api.anthropic.com"
@@ -119,15 +119,32 @@ class Anthropic(Protocol):
     def status_rows(self, state) -> list[Row]:
         reason = state.response.get("stop_reason")
         if reason is None:
-            return [Row("stop", "- (comes with message_delta)", "dim")]
-        stop_sequence = state.response.get("stop_sequence")
-        text = reason if isinstance(reason, str) else json.dumps(reason)
-        if stop_sequence is not None:
-            text = f"{text} {json.dumps(stop_sequence, ensure_ascii=False)}"
-        return [Row("stop", text, "good" if reason in GOOD_STOPS else "warn")]
+            rows = [Row("stop", "- (comes with message_delta)", "dim")]
+        else:
+            stop_sequence = state.response.get("stop_sequence")
+            text = reason if isinstance(reason, str) else json.dumps(reason)
+            if stop_sequence is not None:
+                text = f"{text} {json.dumps(stop_sequence, ensure_ascii=False)}"
+            rows = [Row("stop", text, "good" if reason in GOOD_STOPS else "warn")]
+        return rows + container_rows(state.response.get("container"))
 
     def parameter_rows(self, state) -> list[Row]:
         return echoed_parameters(state.response, {})
+
+
+def container_rows(container: Any) -> list[Row]:
+    """The code execution container the message ran in (message_delta's ``container``): its id and expiry."""
+    if not isinstance(container, dict):
+        return []
+    cid = container.get("id")
+    text = cid if isinstance(cid, str) and cid else "?"
+    if container.get("expires_at"):
+        text += f" (expires {container['expires_at']})"
+    skills = container.get("skills")
+    if isinstance(skills, list) and skills:
+        names = [str(k.get("skill_id") or k.get("type")) if isinstance(k, dict) else str(k) for k in skills]
+        text += f", skills: {', '.join(names)}"
+    return [Row("container", text)]
 
 
 def _summary(ev, limit: int) -> str:
@@ -143,6 +160,11 @@ def _summary(ev, limit: int) -> str:
             return f"stop_reason={delta.get('stop_reason')}"[:limit]
         if delta.get("type") == "signature_delta":
             return "signature"
+        if delta.get("type") == "citations_delta":
+            from .blocks import citation
+
+            found = citation(delta.get("citation"))
+            return f"citation: {found.source}"[:limit] if found is not None else "citation"
     block = p.get("content_block")
     if isinstance(block, dict):
         return f"{block.get('type', '?')} {block.get('name') or block.get('id') or ''}".strip()[:limit]

@@ -20,9 +20,18 @@ content block                          Item.type                        its Bloc
                                                                         "[redacted thinking, N bytes]", not the data
 ``tool_use``, ``server_tool_use``,     the block type (name, id in      ("arguments",) ``arguments``: the
 ``mcp_tool_use``                       item.data)                       ``input_json_delta.partial_json`` pieces
-``*_tool_result`` and other blocks     the block type                   ("result",) ``result``: their content
-                                                                        summarised (titles and URLs, stdout, error)
+``compaction``                         ``compaction``                   ("compaction",) ``summary_text``: the
+                                                                        summary a ``compaction_delta`` carries (each
+                                                                        replaces the one before, as the SDK does)
+``*_tool_result``, ``container_upload``, the block type                 no block: ``state.details(item)`` says what
+``fallback``, ``mcp_tool_listing``...                                   came back (titles and URLs, stdout, the
+                                                                        error, the tools found, the file id...)
 =====================================  ===============================  ============================================
+
+``item.data["block"]`` is each block in the API's own shape (its ``content_block_start`` object, then what its
+deltas set: citations, signature, compaction content, the parsed tool input at its stop); ``final()`` adds the
+streamed text and thinking to it, so ``print --json``'s ``content`` is the SDK's final message content
+(tests/test_anthropic_blocks.py), opaque blobs said by their size (``blocks.masked``).
 
 Choices where the protocol is silent (documented here, asserted by tests/test_anthropic.py):
 
@@ -36,8 +45,12 @@ Choices where the protocol is silent (documented here, asserted by tests/test_an
   token the request processed (Anthropic's ``input_tokens`` excludes the cached ones, unlike the Responses API's).
 - ``ping`` is a keep-alive: counted (``state.pings``, ``response["pings"]``), never an unknown type.
 - A second ``message_start`` is ignored, as the official SDK ignores it (the checker reports it).
-- ``text()`` joins consecutive text blocks with nothing between them, as the SDK's ``get_final_text()`` does (a
-  stream splits text into blocks around citations); thinking and tool input start labelled paragraphs.
+- ``text()`` joins adjacent text blocks (indexes n and n+1) with nothing between them, as the SDK's
+  ``get_final_text()`` does (a stream splits text into blocks around citations); text blocks with another block
+  between them (a tool call, its result) are separate paragraphs; thinking and tool input start labelled ones.
+- A block's ``phase`` (signature present, citations so far) is for the pane while it streams; its stop clears it.
+- A ``fallback`` block names the model that serves the rest of the message: the message's ``model`` becomes it,
+  as the SDK's snapshot does.
 """
 
 from __future__ import annotations
@@ -46,24 +59,25 @@ import json
 from typing import Any
 
 from ...events import StreamEvent
-from ...state import Block, Item, StreamState, TableAssembler, block_label
+from ...state import Block, Citation, Detail, Item, StreamState, TableAssembler, block_label
+from .blocks import BLOCK_TYPES, RESULT_TYPES, TOOL_TYPES, block_details, citation, masked
 from .events import EVENTS
 
 INCOMPLETE_REASONS = frozenset({"max_tokens", "model_context_window_exceeded", "pause_turn"})
-TOOL_TYPES = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
-KNOWN_BLOCK_TYPES = TOOL_TYPES | {
-    "text", "thinking", "redacted_thinking", "web_search_tool_result", "web_fetch_tool_result",
-    "code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
-    "tool_search_tool_result", "mcp_tool_result", "container_upload",
-}
+KNOWN_BLOCK_TYPES = BLOCK_TYPES
 # the delta types each block type takes (block types not listed here are not judged)
 DELTAS_FOR = {
     "text": frozenset({"text_delta", "citations_delta"}),
     "thinking": frozenset({"thinking_delta", "signature_delta"}),
     "redacted_thinking": frozenset(),
+    "compaction": frozenset({"compaction_delta"}),
     **{t: frozenset({"input_json_delta"}) for t in TOOL_TYPES},
+    **{t: frozenset() for t in RESULT_TYPES},
 }
-KNOWN_DELTAS = frozenset({"text_delta", "citations_delta", "thinking_delta", "signature_delta", "input_json_delta"})
+KNOWN_DELTAS = frozenset({"text_delta", "citations_delta", "thinking_delta", "signature_delta", "input_json_delta", "compaction_delta"})
+# the message fields message_delta sets, as the SDK's accumulator sets them: always (stop_*), or when not null
+_DELTA_ALWAYS = ("stop_reason", "stop_sequence", "stop_details")
+_DELTA_IF_SET = ("container",)
 # delta type -> (its text field, the block key and kind it appends to, the block type it implies)
 _TEXT_DELTAS = {
     "text_delta": ("text", ("text",), "output_text", "text"),
@@ -71,7 +85,6 @@ _TEXT_DELTAS = {
     "input_json_delta": ("partial_json", ("arguments",), "arguments", "tool_use"),
 }
 _ITEM_TYPE = {"text": "message"}  # the Item.type of a block type (others: the block type itself)
-_SUMMARY_LIMIT = 2000  # characters of a tool result's summary (stdout, a list of results)
 
 
 def _int(v: Any) -> int | None:
@@ -79,11 +92,13 @@ def _int(v: Any) -> int | None:
 
 
 def _separator(prev: tuple[Item, Block] | None, item: Item, block: Block) -> str:
-    """What goes before ``block``'s text when it follows ``prev``: consecutive text blocks run on (the SDK's
-    ``get_final_text`` joins them with nothing); anything else starts a paragraph with its label."""
+    """What goes before ``block``'s text when it follows ``prev``: adjacent text blocks run on (a stream splits
+    its text into blocks around citations; the SDK's ``get_final_text`` joins them with nothing); text after
+    another block (a tool call, its result), and anything else, starts a paragraph with its label."""
     if prev is None:
         return block_label(item, block)
-    if prev[1].kind == block.kind == "output_text" and prev[0].type == item.type == "message":
+    p_item, p_block = prev
+    if p_block.kind == block.kind == "output_text" and p_item.type == item.type == "message" and p_item.position + 1 == item.position:
         return ""
     return "\n\n" + block_label(item, block)
 
@@ -97,6 +112,9 @@ class AnthropicState(StreamState):
         super().__init__()
         self.pings = 0
         self.message_starts = 0
+        # the message in the API's shape, content and usage aside: message_start's message, then what each
+        # message_delta sets (``response`` is this plus what the panes read: pings, service_tier...)
+        self.message: dict[str, Any] = {}
 
     @property
     def stop_reason(self) -> str | None:
@@ -104,114 +122,81 @@ class AnthropicState(StreamState):
         return v if isinstance(v, str) else None
 
     def final(self) -> dict[str, Any]:
-        """The final message as `print --json` reports it (JSON-able)."""
+        """The final message as `print --json` reports it (JSON-able): streamview's own fields (protocol, status,
+        error, incomplete_details, pings, and ``blocks``: each content block's index and status, with what
+        streamview noticed), then the message in the API's shape, ``content`` as the SDK's final message has it
+        (opaque blobs said by their size). ``usage`` adds ``total_tokens``."""
         r = self.response
         out: dict[str, Any] = {
             "protocol": self.protocol,
-            "id": self.id or None,
-            "model": self.model or None,
-            "role": r.get("role"),
             "status": self.status or None,
-            "stop_reason": r.get("stop_reason"),
-            "stop_sequence": r.get("stop_sequence"),
-            "usage": self.usage,
             "error": self.error,
         }
         if r.get("incomplete_details"):
             out["incomplete_details"] = r["incomplete_details"]
         out["pings"] = self.pings
-        out["content"] = [content_entry(item) for item in self.ordered_items()]
+        message = {"id": self.id or None, "type": None, "role": None, "model": self.model or None,
+                   "stop_reason": None, "stop_sequence": None, "stop_details": None}
+        for k, v in self.message.items():
+            if k not in ("id", "model"):
+                message[k] = v
+        out.update(message)
+        out["usage"] = self.usage
+        items = self.ordered_items()
+        out["content"] = [content_entry(item) for item in items]
+        out["blocks"] = [block_entry(item) for item in items]
         return out
 
-    def text(self) -> str:
-        shown = [(item, b) for item, b in self.printable_blocks() if b.text]
-        return "".join(_separator(shown[n - 1] if n else None, item, b) + b.text for n, (item, b) in enumerate(shown))
-
-    # the same rule for callers that lay text out block by block (``--plain``)
+    # how text() (StreamState's) and --plain lay consecutive blocks out
     separator = staticmethod(_separator)
+
+    def citation(self, annotation: Any) -> Citation | None:
+        """A text block's citation (``web_search_result_location``, ``char_location``, ``page_location``,
+        ``content_block_location``, ``search_result_location``) in one line; the marker after the text."""
+        return citation(annotation)
+
+    def details(self, item: Item) -> list[Detail]:
+        """What a block did or brought back beyond its streamed text: a tool result's payload (search results,
+        a fetched page's title and text, stdout, the error, the tools found, the uploaded file...), an MCP call's
+        server, a tool input that is not JSON."""
+        api = item.data.get("block")
+        out = block_details(api, item.done_event is not None) if isinstance(api, dict) else []
+        if isinstance(item.data.get("input_error"), str):
+            out.append(Detail("error", f"input {item.data['input_error']}"))
+        return out
 
 
 def content_entry(item: Item) -> dict[str, Any]:
-    """One content block of ``final()``, in the API's own shape (its ``type``), the texts assembled."""
-    d = item.data
-    btype = d.get("type") if isinstance(d.get("type"), str) else (item.type or None)
-    out: dict[str, Any] = {"index": item.position, "type": btype, "status": item.status or None}
-    blocks = item.blocks
-    text = blocks.get(("text",))
-    if item.type == "message" or text is not None:
-        out["text"] = text.text if text is not None else ""
-        if text is not None and text.annotations:
-            out["citations"] = list(text.annotations)
-    if item.type == "thinking" or ("thinking",) in blocks:
-        b = blocks.get(("thinking",))
-        out["thinking"] = b.text if b is not None else ""
-        out["signature"] = d.get("signature")
-    if item.type == "redacted_thinking":
-        out["data"] = d.get("data")
-    if item.type in TOOL_TYPES or ("arguments",) in blocks:
-        for key in ("id", "name", "server_name"):
-            if isinstance(d.get(key), str):
-                out[key] = d[key]
-        if "input_error" in d:
-            out["input"] = blocks[("arguments",)].text if ("arguments",) in blocks else ""
-            out["input_error"] = d["input_error"]
-        else:
-            out["input"] = d.get("input")
-    if ("result",) in blocks:
-        if isinstance(d.get("tool_use_id"), str):
-            out["tool_use_id"] = d["tool_use_id"]
-        out["summary"] = blocks[("result",)].text
+    """One content block of ``final()``, in the API's own shape: the block as its ``content_block_start`` gave it,
+    with what its deltas made of it (text, citations, thinking, signature, input, compaction content), opaque
+    blobs said by their size. A block whose type the SDK would not stream a field into keeps its start value."""
+    api = item.data.get("block")
+    out = dict(api) if isinstance(api, dict) else {"type": item.data.get("type") or None}
+    btype = out.get("type")
+    if btype == "text":
+        b = item.blocks.get(("text",))
+        if b is not None and (b.chunks or "text" in out):
+            out["text"] = b.text
+        if b is not None and b.annotations:  # the start's citations and each citations_delta's, in order
+            out["citations"] = list(b.annotations)
+    elif btype == "thinking":
+        b = item.blocks.get(("thinking",))
+        if b is not None and (b.chunks or "thinking" in out):
+            out["thinking"] = b.text
+    return masked(out)
+
+
+def block_entry(item: Item) -> dict[str, Any]:
+    """streamview's word on one content block (``final()["blocks"]``): its index and status, and where it is
+    unusual, why (deltas before any start, a tool input that is not JSON, with its text)."""
+    out: dict[str, Any] = {"index": item.position, "type": item.data.get("type") or None, "status": item.status or None}
     if item.placeholder:
         out["placeholder"] = True  # deltas for an index that no content_block_start announced
+    if "input_error" in item.data:
+        args = item.blocks.get(("arguments",))
+        out["input_error"] = item.data["input_error"]
+        out["input_text"] = args.text if args is not None else ""
     return out
-
-
-def summarise_result(block: dict) -> str:
-    """A tool result block's content in a few lines: the results' titles and URLs, stdout/stderr and return code,
-    or the error code. Encrypted content is never shown."""
-    content = block.get("content")
-    lines: list[str] = []
-    if isinstance(content, list):
-        lines.append(f"{len(content)} result{'s' if len(content) != 1 else ''}" + (":" if content else ""))
-        for n, r in enumerate(content, 1):
-            if not isinstance(r, dict):
-                lines.append(f"{n}. {type(r).__name__}")
-                continue
-            title = r.get("title") or r.get("tool_name") or r.get("name") or r.get("type") or "?"
-            bits = [f"{n}. {title}"]
-            if r.get("url"):
-                bits.append(f"<{r['url']}>")
-            if r.get("page_age"):
-                bits.append(f"({r['page_age']})")
-            if isinstance(r.get("text"), str):
-                bits.append(r["text"])
-            lines.append(" ".join(str(b) for b in bits))
-    elif isinstance(content, dict):
-        ctype = str(content.get("type", ""))
-        if "error_code" in content or ctype.endswith("_error"):
-            lines.append(f"error: {content.get('error_code') or ctype}")
-        else:
-            if ctype:
-                lines.append(ctype)
-            for key in ("url", "title", "retrieved_at", "return_code"):
-                if content.get(key) is not None:
-                    lines.append(f"{key}: {content[key]}")
-            for key in ("stdout", "stderr", "text"):
-                v = content.get(key)
-                if isinstance(v, str) and v:
-                    lines.append(f"{key}:\n{v.rstrip()}")
-            inner = content.get("content")
-            if isinstance(inner, list) and inner:
-                lines.append(f"{len(inner)} content item(s)")
-    elif isinstance(content, str):
-        lines.append(content)
-    else:
-        keys = [k for k in block if k != "type"]
-        lines.append(f"fields: {', '.join(keys)}" if keys else "(no content)")
-    text = "\n".join(lines)
-    if len(text) > _SUMMARY_LIMIT:
-        text = text[:_SUMMARY_LIMIT] + f"… ({len(text) - _SUMMARY_LIMIT:,} more characters)"
-    return text
 
 
 class AnthropicAssembler(TableAssembler):
@@ -235,7 +220,8 @@ class AnthropicAssembler(TableAssembler):
         msg = p.get("message")
         if not isinstance(msg, dict):
             msg = {}
-        resp = {k: v for k, v in msg.items() if k not in ("content", "usage")}
+        st.message = {k: v for k, v in msg.items() if k not in ("content", "usage")}
+        resp = dict(st.message)
         resp["pings"] = st.pings
         usage = msg.get("usage")
         if isinstance(usage, dict):
@@ -257,12 +243,14 @@ class AnthropicAssembler(TableAssembler):
         self._started()
         delta = p.get("delta")
         if isinstance(delta, dict):
-            for key in ("stop_reason", "stop_sequence", "stop_details", "container"):
-                if key in delta:
-                    st.response[key] = delta[key]
-        for key in ("context_management",):
-            if key in p:
-                st.response[key] = p[key]
+            for key in _DELTA_ALWAYS:  # as the SDK sets them: an absent one is null
+                self._set(key, delta.get(key))
+            for key in _DELTA_IF_SET:
+                if delta.get(key) is not None:
+                    self._set(key, delta[key])
+        for key in ("context_management", "input_transformations"):
+            if p.get(key) is not None:
+                self._set(key, p[key])
         usage = p.get("usage")
         if isinstance(usage, dict):
             merged = dict(st.usage) if isinstance(st.usage, dict) else {}
@@ -270,6 +258,12 @@ class AnthropicAssembler(TableAssembler):
                 if v is not None:  # cumulative counts: replace, never add; null keeps the earlier value
                     merged[k] = v
             st.usage = _with_total(merged)
+
+    def _set(self, key: str, value: Any) -> None:
+        """A message field: in the message (``final()``) and in the snapshot the panes read."""
+        st = self.state
+        st.message[key] = value
+        st.response[key] = value
 
     def _message_stop(self, ev: StreamEvent, p: dict) -> None:
         st = self.state
@@ -314,7 +308,8 @@ class AnthropicAssembler(TableAssembler):
         st.items[idx] = item
         st.structure += 1
         index = ev.index
-        data: dict[str, Any] = {"type": btype}
+        # the block in the API's shape (a copy: the event's payload is never changed); deltas set its fields
+        data: dict[str, Any] = {"type": btype, "block": dict(block)}
         item.data = data
         if btype == "text":
             b = self._block(item, ("text",), "output_text")
@@ -331,10 +326,14 @@ class AnthropicAssembler(TableAssembler):
         elif btype == "redacted_thinking":
             raw = block.get("data")
             n = len(raw) if isinstance(raw, str) else 0
-            data["data"] = f"present ({n} bytes)" if isinstance(raw, str) else None
+            data["data"] = f"present ({n} chars)" if isinstance(raw, str) else None
             b = self._block(item, ("redacted",), "redacted")
             b.done = f"[redacted thinking, {n} bytes]"
             b.from_final = True
+        elif btype == "compaction":
+            b = self._block(item, ("compaction",), "summary_text")
+            if isinstance(block.get("content"), str) and block["content"]:
+                b.append(block["content"], index)
         elif btype in TOOL_TYPES or ("input" in block and "name" in block):
             for k, v in block.items():
                 if k != "input":
@@ -342,14 +341,15 @@ class AnthropicAssembler(TableAssembler):
             item.id = block["id"] if isinstance(block.get("id"), str) else ""
             data["input"] = block.get("input") if "input" in block else {}
             self._block(item, ("arguments",), "arguments")
-        else:
+        else:  # a tool result and every other block: no text of its own; details() reads data["block"]
             for k in ("tool_use_id", "id", "name"):
                 if isinstance(block.get(k), str):
                     data[k] = block[k]
             item.id = data.get("id", "")
-            b = self._block(item, ("result",), "result")
-            b.done = summarise_result(block)
-            b.from_final = True
+            if btype == "fallback":  # the model that serves the rest of the message (the SDK's snapshot too)
+                to = block.get("to")
+                if isinstance(to, dict) and isinstance(to.get("model"), str):
+                    self._set("model", to["model"])
         return item
 
     def _block_start(self, ev: StreamEvent, p: dict) -> None:
@@ -370,6 +370,8 @@ class AnthropicAssembler(TableAssembler):
                     fresh.blocks[key] = b
             if old.data.get("signature"):
                 fresh.data["signature"], fresh.phase = old.data["signature"], old.phase
+                if "signature" in old.data["block"]:
+                    fresh.data["block"]["signature"] = old.data["block"]["signature"]
         else:  # a second start for a used index: kept, after the others
             self._new_item(max(st.items) + 1, block, ev)
 
@@ -378,7 +380,7 @@ class AnthropicAssembler(TableAssembler):
         item = st.items.get(idx)
         if item is None:
             item = st.items[idx] = Item(idx, "", _ITEM_TYPE.get(guess, guess), placeholder=True)
-            item.data = {"type": guess}
+            item.data = {"type": guess, "block": {"type": guess}}
             item.status = "in_progress"
             st.structure += 1
         return item
@@ -411,13 +413,38 @@ class AnthropicAssembler(TableAssembler):
             b.annotations.append(delta.get("citation"))
             _count_citations(item, b)
             st.structure += 1
+        elif dtype == "compaction_delta":
+            if item is None:
+                item = self._item_at(idx, "compaction")
+            self._compaction(item, delta, ev)
         else:
             key = f"content_block_delta/{dtype}"
             st.unknown_types[key] = st.unknown_types.get(key, 0) + 1
 
+    def _compaction(self, item: Item, delta: dict, ev: StreamEvent) -> None:
+        """A compaction_delta: the summary so far is replaced by the one it carries, and so is the encrypted
+        content (the SDK's accumulator sets both from each delta)."""
+        if item.data.get("type") == "compaction":
+            api = item.data["block"]
+            api["content"] = delta.get("content")
+            api["encrypted_content"] = delta.get("encrypted_content")
+        key = ("compaction",)
+        old = item.blocks.get(key)
+        if old is not None and old.text:
+            del item.blocks[key]  # replaced, not added to
+        content = delta.get("content")
+        if isinstance(content, str):
+            self._append(item, key, "summary_text", content, ev)
+        else:
+            self._block(item, key, "summary_text")
+        self.state.structure += 1
+
     @staticmethod
     def _signature(item: Item, sig: Any) -> None:
-        """Record a thinking block's signature as present, with its length: never its text."""
+        """Record a thinking block's signature as present, with its length (the pane's phase); the block keeps it
+        for ``final()``, which says it by its size too."""
+        if isinstance(sig, str) and item.data.get("type") == "thinking":
+            item.data["block"]["signature"] = sig
         if isinstance(sig, str) and sig:
             item.data["signature"] = f"present ({len(sig)} chars)"
             item.phase = f"signature present, {len(sig)} chars"
@@ -435,6 +462,7 @@ class AnthropicAssembler(TableAssembler):
     def _close(self, item: Item, ev: StreamEvent) -> None:
         item.done_event = ev.index
         item.status = "completed"
+        item.phase = ""  # what it said while it streamed (signature, citations so far) is over
         args = item.blocks.get(("arguments",))
         if args is None:
             return
@@ -444,7 +472,9 @@ class AnthropicAssembler(TableAssembler):
                 item.data["input"] = json.loads(text)
             except ValueError as exc:
                 item.data["input_error"] = f"not valid JSON: {getattr(exc, 'msg', exc)} (character {getattr(exc, 'pos', '?')})"
-                item.phase = "input is not valid JSON"
+            else:
+                if item.data.get("type") in TOOL_TYPES:  # the blocks whose input the SDK assembles
+                    item.data["block"]["input"] = item.data["input"]
         else:
             start = item.data.get("input")
             if isinstance(start, dict) and start and not args.chunks:
