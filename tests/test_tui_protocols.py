@@ -84,7 +84,7 @@ async def test_anthropic_thinking_deltas_and_stop_reason_are_on_screen():
         assert row(text, "content_block_delta", "signature")
         assert "stop_reason=end_turn" in text and "Anthropic Messages" in text
         shown = app.query_one(MessageView).text_view.text
-        assert "── thinking [completed · signature present" in shown
+        assert "── thinking [completed]" in shown
         assert "17 × 23 = **391**." in shown
 
 
