@@ -495,3 +495,32 @@ async def test_panes_show_the_audio_transcript_and_mistral_reasoning():
             assert "no terminal" not in text
             if stem == "audio":
                 assert "audio expires_at=1760003900" in text and 'audio " scarecrow"' in text
+
+
+# -- serve -----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stem", ["audio", "annotations"])
+def test_the_sdk_reads_the_audio_and_annotations_fixtures_from_serve(stem):
+    """Served on a real loopback socket, the official client reads every chunk as sent, and its accumulated
+    message agrees with print --json (the audio id once, the data as its size)."""
+    from streamview.replay.serve import serve_in_thread
+
+    path = FIXTURES / f"{stem}.sse"
+    srv, base = serve_in_thread(str(path), speed=100)
+    try:
+        client = openai.OpenAI(base_url=base, api_key="sk-test-not-a-key", max_retries=0)
+        got = [c.model_dump(mode="json", exclude_unset=True)
+               for c in client.chat.completions.create(model="x", messages=[{"role": "user", "content": "y"}], stream=True)]
+        assert got == [ev.payload for ev in events_of(path) if isinstance(ev.payload, dict)]
+        with client.chat.completions.stream(model="x", messages=[{"role": "user", "content": "y"}]) as stream:
+            message = stream.get_final_completion().choices[0].message
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    ours = assemble(events_of(path)).final()["choices"][0]
+    if stem == "audio":
+        a = ours["audio"]
+        assert message.audio.id == a["id"] * 2  # sent twice, concatenated by the SDK (module docstring)
+        assert (message.audio.transcript, message.audio.expires_at) == (a["transcript"], a["expires_at"])
+        assert len(base64.b64decode(message.audio.data)) == a["data_bytes"]
+    else:
+        assert [x.to_dict() for x in message.annotations] == ours["annotations"]
