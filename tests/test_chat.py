@@ -39,6 +39,9 @@ from tests.fixtures.chat import make_chat_fixtures
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chat"
 VALID = sorted(FIXTURES.glob("*.sse"))
+# the fixtures the SDK reads as sent; content-parts (Mistral's typed content parts) it cannot: accumulate_delta drops
+# a list delta added to a str content, so tests/test_chat_items.py compares it with the parts fed as strings
+SDK_AS_SENT = [p for p in VALID if p.stem != "content-parts"]
 BROKEN = FIXTURES / "broken"
 
 
@@ -174,7 +177,7 @@ def _final_completion(get):
         return exc.completion
 
 
-@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SDK_AS_SENT, ids=lambda p: p.stem)
 def test_agrees_with_sdk_chunk_by_chunk(path):
     assert differences(events_of(path)) == []
 
@@ -199,7 +202,7 @@ def _sdk_stream(data: bytes):
     return client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}])
 
 
-@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SDK_AS_SENT, ids=lambda p: p.stem)
 def test_agrees_with_sdk_end_to_end(path):
     """The SDK reads the same bytes through its own HTTP and SSE decoding: same final message, or the same error."""
     st = assemble(events_of(path))
@@ -456,7 +459,9 @@ _json = hs.recursive(
     lambda inner: hs.lists(inner, max_size=3) | hs.dictionaries(
         hs.sampled_from(["id", "object", "model", "choices", "delta", "index", "content", "refusal", "tool_calls",
                          "function", "name", "arguments", "finish_reason", "usage", "logprobs", "error", "type",
-                         "reasoning_content", "function_call", "created", "token", "logprob", "role"]),
+                         "reasoning_content", "function_call", "created", "token", "logprob", "role",
+                         "annotations", "url_citation", "audio", "transcript", "data", "expires_at", "thinking",
+                         "text", "url", "end_index"]),
         inner, max_size=5),
     max_leaves=20,
 )
@@ -468,6 +473,11 @@ def test_arbitrary_payloads_never_raise(payloads):
     state, checker = _fold("".join("data: " + json.dumps(p) + "\n\n" for p in payloads) + DONE)
     json.dumps(state.final())
     state.text()
+    for item in state.ordered_items():
+        state.details(item)
+        for block in item.blocks.values():
+            for a in block.annotations:
+                state.citation(a)
     assert {a.rule for a in checker.anomalies} <= set(RULES)
 
 
@@ -483,7 +493,8 @@ def _fold(text: str) -> tuple[ChatState, ChatChecker]:
 
 def test_shaped_garbage_never_raises():
     rng = random.Random(6)
-    base = _payloads(FIXTURES / "tool-calls-parallel.sse") + _payloads(FIXTURES / "logprobs.sse")
+    base = _payloads(FIXTURES / "tool-calls-parallel.sse") + _payloads(FIXTURES / "logprobs.sse") \
+        + _payloads(FIXTURES / "content-parts.sse") + _payloads(FIXTURES / "annotations.sse") + _payloads(FIXTURES / "audio.sse")
     junk = [None, 0, True, "x", [], {}, [1], {"index": "1"}, -1, 10**12]
 
     def mutate(obj):
@@ -499,6 +510,11 @@ def test_shaped_garbage_never_raises():
         payloads = [mutate(json.loads(json.dumps(p))) for p in base]
         state, checker = _fold("".join("data: " + json.dumps(p) + "\n\n" for p in payloads) + DONE)
         json.dumps(state.final())
+        for item in state.ordered_items():
+            state.details(item)
+            for block in item.blocks.values():
+                for a in block.annotations:
+                    state.citation(a)
         assert {a.rule for a in checker.anomalies} <= set(RULES)
 
 

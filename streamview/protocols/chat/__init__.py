@@ -9,6 +9,7 @@ from typing import Any, Hashable
 
 from .. import _openai
 from ..base import DELTA, ERROR, LIFECYCLE, TERMINAL, Description, LiveOptions, Protocol, Row, echoed_parameters, first_text, quoted
+from ...state import generic_citation
 from ..unknown import describe_plain
 from .events import CHUNK, CHUNK_OBJECT, DONE, ERROR_EVENT, EVENTS, event_type
 
@@ -155,7 +156,10 @@ def has_delta(p: Any) -> bool:
         d = c.get("delta") if c.__class__ is dict else None
         if d.__class__ is not dict:
             continue
-        if d.get("content") or d.get("refusal") or d.get("reasoning_content"):
+        if d.get("content") or d.get("refusal") or d.get("reasoning_content") or d.get("reasoning"):
+            return True  # (a list content, Mistral's typed parts, is truthy too)
+        audio = d.get("audio")
+        if audio.__class__ is dict and (audio.get("transcript") or audio.get("data")):
             return True
         calls = d.get("tool_calls")
         if calls.__class__ is list:
@@ -176,6 +180,38 @@ def _call_summary(call: dict) -> str:
     return f"{name} {args}" if isinstance(name, str) and name else args
 
 
+def _parts_summary(parts: list, limit: int) -> str:
+    """Typed content parts (Mistral): each part's text, quoted, after its type unless it is plain text."""
+    bits = []
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        ptype = part.get("type")
+        inner = part.get("thinking") if ptype == "thinking" else None
+        if isinstance(inner, list):
+            text = "".join(x.get("text") or "" for x in inner if isinstance(x, dict) and isinstance(x.get("text"), str))
+        elif isinstance(inner, str):
+            text = inner
+        else:
+            text = part.get("text")
+        shown = quoted(text, limit) if isinstance(text, str) else json.dumps({k: v for k, v in part.items() if k != "type"}, ensure_ascii=False)[:limit]
+        bits.append(shown if ptype == "text" else f"{ptype} {shown}")
+    return " ".join(bits)
+
+
+def _audio_summary(audio: dict, limit: int) -> str | None:
+    """An audio delta: its transcript fragment, else the size of its base64 fragment, else its expiry."""
+    if isinstance(audio.get("transcript"), str) and audio["transcript"]:
+        return "audio " + quoted(audio["transcript"], limit)
+    if isinstance(audio.get("data"), str) and audio["data"]:
+        return f"audio data ({len(audio['data']):,} base64 characters)"
+    if audio.get("expires_at") is not None:
+        return f"audio expires_at={audio['expires_at']}"
+    if isinstance(audio.get("id"), str):
+        return f"audio {audio['id']}"
+    return None
+
+
 def _chunk_summary(p: dict, limit: int) -> str:
     """Each choice's content, refusal or tool-call arguments, or its finish_reason; or the usage."""
     bits = []
@@ -186,10 +222,21 @@ def _chunk_summary(p: dict, limit: int) -> str:
         delta = choice.get("delta")
         shown = None
         if isinstance(delta, dict):
-            shown = first_text(delta, _TEXT_KEYS, limit)
+            content = delta.get("content")
+            shown = _parts_summary(content, limit) if isinstance(content, list) and content else None
+            if shown is None:
+                shown = first_text(delta, _TEXT_KEYS, limit)
             calls = delta.get("tool_calls")
             if shown is None and isinstance(calls, list):
                 shown = " ".join(_call_summary(c) for c in calls if isinstance(c, dict))
+            audio = delta.get("audio")
+            if shown is None and isinstance(audio, dict):
+                shown = _audio_summary(audio, limit)
+            annotations = delta.get("annotations")
+            if isinstance(annotations, list) and annotations:
+                cited = [c.source for c in map(generic_citation, annotations) if c is not None]
+                note = f"{len(annotations)} annotation{'' if len(annotations) == 1 else 's'}" + (": " + ", ".join(cited) if cited else "")
+                shown = note if shown in (None, '""') else f"{shown} {note}"
         if shown is None and choice.get("finish_reason"):
             shown = f"finish_reason={choice.get('finish_reason')}"
         if shown is not None:

@@ -13,6 +13,16 @@ structures the Responses assembler builds, so the panes show them unchanged:
   one more such item, without an id;
 - items get output indexes in the order they first appear (the first text of a message, of a reasoning, the first
   fragment of a tool call), so several choices (``n`` > 1) show apart, each with its ``choice N``;
+- ``delta.content`` sent as a list of typed parts (Mistral): ``text`` parts are the message's text, ``thinking``
+  parts (``{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}``) the choice's reasoning, any other part
+  is kept compactly (counted, its JSON clipped) and shown among the message's details, never dropped;
+- ``delta.annotations`` (OpenRouter's, and OpenAI's search models' ``url_citation`` entries) are the annotations of
+  the message's text block, each once however often chunks repeat it;
+- ``delta.audio`` (``modalities: ["audio"]``) is an Item of type ``audio`` (id = the audio's id): its ``transcript``
+  fragments an ``output_text`` block, its base64 ``data`` only counted (the decoded size, never the bytes), its
+  ``expires_at`` kept; gpt-4o-audio ends a choice with an audio delta holding only ``expires_at`` and no
+  finish_reason: that marker finishes the choice (its items ``completed``), the finish_reason stays None as the
+  SDK's;
 - a choice's ``finish_reason`` becomes the status of each of its items (and ``data["finish_reason"]``).
 
 Status: ``in_progress`` from the first chunk; at ``[DONE]`` ``completed``, or ``incomplete`` when a choice finished
@@ -29,17 +39,20 @@ The checker's rules are in ``RULES``; one fault is one anomaly.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from typing import Any, Iterable
 
 from ...events import StreamEvent
-from ...state import Block, Item, StreamState
+from ...state import Block, Citation, Detail, Item, StreamState, clip, generic_citation
 from .._openai import normalize_usage
 from ..base import bind_handlers
 from .events import CHUNK_OBJECT, EVENTS, error_of, event_type, is_chunk  # noqa: F401  (is_chunk: re-exported)
 
 INCOMPLETE_REASONS = ("length", "content_filter")  # finish reasons that make the stream "incomplete" at [DONE]
 LAST_LOGPROBS = 5  # tokens kept per choice for the logprobs summary
+OTHER_PARTS = 20  # content parts of another type kept per choice (each clipped); more are only counted
+PART_CLIP = 200  # characters of a kept part's JSON
 
 
 def _int(v: Any, default: int) -> int:
@@ -90,11 +103,50 @@ class Logprobs:
         }
 
 
+def audio_end(delta: dict) -> bool:
+    """Whether a delta is gpt-4o-audio's end of a choice: an ``audio`` object holding only ``expires_at`` (the
+    SDK's ``ChoiceDeltaAudio``: "the final audio update contains only its expiry timestamp"), nothing else sent."""
+    audio = delta.get("audio")
+    if audio.__class__ is not dict or audio.get("expires_at") is None:
+        return False
+    if any(v is not None for k, v in audio.items() if k != "expires_at"):
+        return False
+    return all(v is None or k in ("audio", "role") for k, v in delta.items())
+
+
+def _b64_pad(data: str) -> int:
+    return len(data) - len(data.rstrip("="))
+
+
+class Audio:
+    """A choice's ``delta.audio``: the transcript goes to its item's block; of the base64 data only its size."""
+
+    __slots__ = ("item", "id", "expires_at", "data_chars", "data_pad", "data_chunks")
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.id: str | None = None
+        self.expires_at: Any = None
+        self.data_chars = 0  # base64 characters received, in data_chunks fragments of one base64 string
+        self.data_pad = 0  # the "=" padding at the end of the latest fragment
+        self.data_chunks = 0
+
+    @property
+    def data_bytes(self) -> int:
+        """The decoded size of the data received (its fragments join into one base64 string)."""
+        return (self.data_chars - self.data_pad) * 3 // 4
+
+    def summary(self) -> dict:
+        return {"id": self.id, "transcript": self.item.text_of("output_text") if ("transcript",) in self.item.blocks else None,
+                "expires_at": self.expires_at, "data_bytes": self.data_bytes, "data_chunks": self.data_chunks}
+
+
 class Choice:
     """One choice of the stream (``choices[].index``): its items and how it finished."""
 
     __slots__ = ("index", "message", "reasoning", "tools", "function_call", "finish_reason", "role",
-                 "content_seen", "refusal_seen", "logprobs", "finish_event")
+                 "content_seen", "refusal_seen", "logprobs", "finish_event", "audio", "audio_ended",
+                 "annotation_keys", "part_counts", "other_parts", "other_total")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -108,20 +160,40 @@ class Choice:
         self.content_seen = False  # a str content arrived (even ""): the SDK's content is then a str, not None
         self.refusal_seen = False
         self.logprobs: Logprobs | None = None
+        self.audio: Audio | None = None
+        self.audio_ended = False  # the latest delta was the audio's expires_at-only end marker
+        self.annotation_keys: set[str] = set()  # the annotations kept, as canonical JSON (each once)
+        self.part_counts: dict[str, int] = {}  # typed content parts by type (list content)
+        self.other_parts: list[str] = []  # parts of another type than text/thinking, JSON clipped (OTHER_PARTS)
+        self.other_total = 0  # how many such parts came (more than OTHER_PARTS are only counted)
+
+    @property
+    def finished(self) -> bool:
+        """A finish_reason came, or the audio's end marker was the choice's last delta."""
+        return self.finish_reason is not None or self.audio_ended
+
+    @property
+    def annotations(self) -> list | None:
+        """The message's annotations as sent (None when none came, as the SDK's ``message.annotations``)."""
+        block = self.message.blocks.get(("content",)) if self.message is not None else None
+        return list(block.annotations) if block is not None and block.annotations else None
 
     def items(self) -> list[Item]:
         out = [i for i in (self.reasoning, self.message) if i is not None]
+        if self.audio is not None:
+            out.append(self.audio.item)
         out.extend(self.tools[k] for k in sorted(self.tools))
         if self.function_call is not None:
             out.append(self.function_call)
         return out
 
     def _text(self, kind: str, seen: bool) -> str | None:
+        if not seen:  # (a block made only to hold annotations, or text parts, is not a str content the SDK saw)
+            block = self.message.blocks.get((kind,)) if self.message is not None else None
+            return block.text if block is not None and block.chunks else None
         item = self.message
         block = item.blocks.get((kind,)) if item is not None else None
-        if block is not None:
-            return block.text
-        return "" if seen else None
+        return block.text if block is not None else ""
 
     @property
     def content(self) -> str | None:
@@ -155,6 +227,17 @@ class Choice:
         if self.function_call is not None:
             fc = self.function_call
             out["function_call"] = {"name": fc.data.get("name"), "arguments": fc.text_of("arguments")}
+        annotations = self.annotations
+        if annotations is not None:
+            out["annotations"] = annotations
+        if self.audio is not None:
+            out["audio"] = self.audio.summary()
+        if self.part_counts:
+            out["content_parts"] = dict(self.part_counts)
+        if self.other_parts:
+            out["other_content_parts"] = list(self.other_parts)
+            if self.other_total > len(self.other_parts):
+                out["other_content_parts_left_out"] = self.other_total - len(self.other_parts)
         return out
 
 
@@ -175,7 +258,39 @@ class ChatState(StreamState):
         c = item.data.get("choice")
         if c is None:
             return False
-        return any(ch.finish_reason is None for k, ch in self.choices.items() if k < c)
+        return any(not ch.finished for k, ch in self.choices.items() if k < c)
+
+    def citation(self, annotation: Any) -> Citation | None:
+        """A ``url_citation`` as the panes cite it. OpenRouter sends its web results with ``start_index`` and
+        ``end_index`` both 0 (no place in the text): those go after the text, not before its first character."""
+        cited = generic_citation(annotation)
+        if cited is None or cited.at != 0:
+            return cited
+        inner = annotation.get("url_citation") if annotation.__class__ is dict else None
+        where = inner if inner.__class__ is dict else annotation
+        if where.get("start_index", 0) == 0:
+            return Citation(cited.source, None)
+        return cited
+
+    def details(self, item: Item) -> list[Detail]:
+        """An audio item's size, chunks and expiry; a message's content parts of other types (compact JSON)."""
+        choice = self.choices.get(item.data.get("choice"))
+        if choice is None:
+            return []
+        out: list[Detail] = []
+        audio = choice.audio
+        if audio is not None and item is audio.item:
+            bits = [f"{audio.data_bytes:,} bytes in {audio.data_chunks} chunk{'' if audio.data_chunks == 1 else 's'}"]
+            if audio.expires_at is not None:
+                bits.append(f"expires_at {audio.expires_at}")
+            out.append(Detail("audio", " · ".join(bits)))
+        elif item is choice.message and choice.other_parts:
+            for part in choice.other_parts:
+                out.append(Detail("content part", part))
+            extra = choice.other_total - len(choice.other_parts)
+            if extra > 0:
+                out.append(Detail("content part", f"… {extra} more"))
+        return out
 
     def ordered_items(self) -> list[Item]:
         """Items grouped by choice (so several choices show apart, in index order), and inside a choice its
@@ -186,8 +301,8 @@ class ChatState(StreamState):
         r = self.response
         return {
             "protocol": self.protocol,
-            "id": self.id or None,
-            "model": self.model or None,
+            "id": r.get("id") if isinstance(r.get("id"), str) else None,  # "" when the server sent "" (as the SDK)
+            "model": r.get("model") if isinstance(r.get("model"), str) else None,
             "status": self.status or None,
             "created": r.get("created"),
             "system_fingerprint": r.get("system_fingerprint"),
@@ -200,11 +315,11 @@ class ChatState(StreamState):
         }
 
 
-_TYPE_RANK = {"reasoning": 0, "message": 1}
+_TYPE_RANK = {"reasoning": 0, "message": 1, "audio": 2}
 
 
 def _display_order(item: Item) -> tuple[int, int, int]:
-    return (_int(item.data.get("choice"), 0), _TYPE_RANK.get(item.type, 2), item.position)
+    return (_int(item.data.get("choice"), 0), _TYPE_RANK.get(item.type, 3), item.position)
 
 
 class ChatAssembler:
@@ -253,10 +368,10 @@ class ChatAssembler:
     # -- the parts of a chunk ----------------------------------------------------------------------------------
     def _metadata(self, p: dict) -> None:
         resp = self.state.response
-        for key in ("id", "model"):  # the first chunk's (the checker reports any other)
-            if key not in resp:
+        for key in ("id", "model"):  # the first chunk's (the checker reports any other); "" until one says more
+            if not resp.get(key):  # (Azure's content-filter chunk has "", Snowflake sends "" throughout)
                 v = p.get(key)
-                if isinstance(v, str) and v:
+                if isinstance(v, str):
                     resp[key] = v
         if "created" not in resp:
             v = p.get("created")
@@ -335,6 +450,8 @@ class ChatAssembler:
             choice.content_seen = True
             if content or choice.message is not None:
                 self._append(self._message(choice), ("content",), "output_text", content, ev)
+        elif content.__class__ is list:
+            self._parts(ev, choice, content)
         refusal = delta.get("refusal")
         if refusal.__class__ is str:
             choice.refusal_seen = True
@@ -344,10 +461,7 @@ class ChatAssembler:
         if reasoning.__class__ is not str:
             reasoning = delta.get("reasoning")
         if reasoning.__class__ is str and reasoning:
-            item = choice.reasoning
-            if item is None:
-                item = choice.reasoning = self._new_item(choice, "reasoning", f"choice {choice.index}")
-            self._append(item, ("reasoning",), "reasoning_text", reasoning, ev)
+            self._reasoning(ev, choice, reasoning)
         calls = delta.get("tool_calls")
         if calls.__class__ is list:
             for pos, tc in enumerate(calls):
@@ -360,6 +474,108 @@ class ChatAssembler:
                 item = choice.function_call = self._new_item(choice, "function_call", "")
                 item.data["type"] = "function_call"
             self._function(ev, item, fc)
+        annotations = delta.get("annotations")
+        if annotations.__class__ is list and annotations:
+            self._annotations(ev, choice, annotations)
+        audio = delta.get("audio")
+        if audio.__class__ is dict:
+            self._audio(ev, choice, audio)
+        ended = audio_end(delta) if delta else choice.audio_ended  # (an empty delta changes nothing)
+        if ended != choice.audio_ended:
+            choice.audio_ended = ended
+            if ended and choice.finish_reason is None:
+                self._audio_finished(ev, choice)
+
+    def _reasoning(self, ev: StreamEvent, choice: Choice, text: str) -> None:
+        item = choice.reasoning
+        if item is None:
+            item = choice.reasoning = self._new_item(choice, "reasoning", f"choice {choice.index}")
+        self._append(item, ("reasoning",), "reasoning_text", text, ev)
+
+    def _parts(self, ev: StreamEvent, choice: Choice, parts: list) -> None:
+        """``delta.content`` as typed parts (Mistral): text to the message, thinking to the reasoning, any other
+        part kept compactly."""
+        counts = choice.part_counts
+        for part in parts:
+            ptype = part.get("type") if part.__class__ is dict else None
+            ptype = ptype if isinstance(ptype, str) and ptype else "?"
+            counts[ptype] = counts.get(ptype, 0) + 1
+            if ptype == "text" and isinstance(part.get("text"), str):
+                if part["text"]:
+                    self._append(self._message(choice), ("content",), "output_text", part["text"], ev)
+            elif ptype == "thinking":
+                inner = part.get("thinking")
+                if isinstance(inner, str):
+                    inner = [{"type": "text", "text": inner}]
+                if inner.__class__ is not list:
+                    self._other_part(ev, choice, part)
+                    continue
+                for sub in inner:
+                    if sub.__class__ is dict and sub.get("type") == "text" and isinstance(sub.get("text"), str):
+                        if sub["text"]:
+                            self._reasoning(ev, choice, sub["text"])
+                    else:
+                        self._other_part(ev, choice, {"type": "thinking", "thinking": [sub]})
+            else:
+                self._other_part(ev, choice, part)
+
+    def _other_part(self, ev: StreamEvent, choice: Choice, part: Any) -> None:
+        """A part neither text nor thinking text (or a thinking part's piece of another kind): kept compactly."""
+        choice.other_total += 1
+        if len(choice.other_parts) < OTHER_PARTS:
+            choice.other_parts.append(clip(json.dumps(part, ensure_ascii=False), PART_CLIP))
+            self._message(choice)  # the message shows it among its details
+            self.state.structure += 1
+
+    def _annotations(self, ev: StreamEvent, choice: Choice, annotations: list) -> None:
+        """Annotations of the message's text, each once (a chunk may repeat those already sent)."""
+        item = self._message(choice)
+        block = item.blocks.get(("content",))
+        if block is None:
+            block = item.blocks[("content",)] = Block(("content",), "output_text")
+            self.state.structure += 1
+        keys = choice.annotation_keys
+        for a in annotations:
+            key = json.dumps(a, sort_keys=True, ensure_ascii=False)
+            if key not in keys:
+                keys.add(key)
+                block.annotations.append(a)
+                self.state.structure += 1
+
+    def _audio(self, ev: StreamEvent, choice: Choice, audio: dict) -> None:
+        st = self.state
+        state = choice.audio
+        if state is None:
+            item = self._new_item(choice, "audio", "")
+            state = choice.audio = Audio(item)
+        item = state.item
+        aid = audio.get("id")
+        if isinstance(aid, str) and aid and state.id is None:  # sent again with the data: the same id
+            state.id = item.id = aid
+            st.structure += 1
+        transcript = audio.get("transcript")
+        if isinstance(transcript, str):
+            self._append(item, ("transcript",), "output_text", transcript, ev)
+        data = audio.get("data")
+        if isinstance(data, str) and data:
+            state.data_chars += len(data)
+            state.data_pad = _b64_pad(data)
+            state.data_chunks += 1
+            if st.first_delta_event is None:
+                st.first_delta_event = ev.index
+        expires = audio.get("expires_at")
+        if expires is not None:
+            state.expires_at = expires
+            item.data["expires_at"] = expires
+
+    def _audio_finished(self, ev: StreamEvent, choice: Choice) -> None:
+        """The audio's end marker: the choice is done (no finish_reason comes), its items completed."""
+        for item in choice.items():
+            if not item.status or item.status == "no finish_reason":
+                item.status = "completed"
+            if item.done_event is None:
+                item.done_event = ev.index
+        self.state.structure += 1
 
     def _tool_call(self, ev: StreamEvent, choice: Choice, tc: dict, pos: int) -> None:
         ti = _int(tc.get("index"), pos)
@@ -433,7 +649,7 @@ class ChatAssembler:
     def _unfinished(self) -> None:
         """The stream ended (an error, or [DONE]): the items of a choice that never finished say so."""
         for choice in self.state.choices.values():
-            if choice.finish_reason is None:
+            if not choice.finished:
                 for item in choice.items():
                     item.status = "no finish_reason"
 

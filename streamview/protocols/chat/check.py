@@ -8,7 +8,7 @@ from typing import Any
 from ...checks import ERROR, NOTE, Anomaly, AnomalyList, fold_and_check, unreadable
 from ...events import StreamEvent
 from ...state import StreamState
-from .assemble import ChatAssembler, _int
+from .assemble import ChatAssembler, _int, audio_end
 from .events import DONE, KNOWN_TYPES, error_of, event_type
 
 RULES = ("after-done", "no-done", "tool-call-no-id", "mixed-ids", "no-finish-reason", "bad-sse", "bad-json", "unknown-event")
@@ -28,6 +28,7 @@ class ChatChecker:
         self._other_models: set[str] = set()
         self._choices: dict[int, bool] = {}  # choice index -> got a finish_reason
         self._tools: set[tuple[int, int]] = set()
+        self._audio_ended: set[int] = set()  # choices finished by the audio's end marker (no finish_reason)
 
     def _add(self, out: list[Anomaly], ev: StreamEvent, rule: str, message: str, severity: str = ERROR,
              position: int | None = None, item_id: str | None = None) -> None:
@@ -55,7 +56,7 @@ class ChatChecker:
             self._done = ev
             if self._error is None:
                 for idx, finished in self._choices.items():
-                    if not finished:
+                    if not finished and idx not in self._audio_ended:
                         # [DONE] is the server saying it finished: a finish_reason it left out is its omission, a
                         # note (Snowflake ends every stream so); a stream cut off before [DONE] is no-done's error
                         self._add(out, ev, "no-finish-reason", f"choice {idx} got no finish_reason before data: [DONE] "
@@ -111,11 +112,18 @@ class ChatChecker:
     def _choice(self, ev: StreamEvent, c: dict, pos: int, state: Any, out: list[Anomaly]) -> None:
         idx = _int(c.get("index"), pos)
         reason = c.get("finish_reason")
+        delta = c.get("delta")
         if isinstance(reason, str) and reason:
             self._choices[idx] = True
         else:
             self._choices.setdefault(idx, False)
-        delta = c.get("delta")
+            if delta.__class__ is dict and delta:
+                # gpt-4o-audio ends a choice with an audio delta of only expires_at and no finish_reason: the choice
+                # is finished while that marker is its latest delta
+                if audio_end(delta):
+                    self._audio_ended.add(idx)
+                else:
+                    self._audio_ended.discard(idx)
         calls = delta.get("tool_calls") if delta.__class__ is dict else None
         if calls.__class__ is not list:
             return
@@ -137,7 +145,7 @@ class ChatChecker:
         out: list[Anomaly] = []
         if self._done is None and self._error is None and events:
             last = events[-1]
-            open_choices = sorted(i for i, finished in self._choices.items() if not finished)
+            open_choices = sorted(i for i, finished in self._choices.items() if not finished and i not in self._audio_ended)
             extra = f"; choice {', '.join(map(str, open_choices))} got no finish_reason" if open_choices else ""
             a = Anomaly("no-done", last.index, None, f"the stream ended without data: [DONE] (cut off?){extra}")
             out.append(a)
