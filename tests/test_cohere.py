@@ -834,10 +834,31 @@ def test_the_sdk_reads_a_served_transcript():
             with pytest.raises(cohere.core.api_error.ApiError) as exc:
                 list(cohere.ClientV2(api_key="x", base_url=base + "/v1", max_retries=0).chat_stream(model="m", messages=[{"role": "user", "content": "hi"}]))
             assert exc.value.status_code == 404
-            assert exc.value.body == {"message": f"no route /v1/v2/chat: this server answers POST /v2/chat (Cohere Chat v2 transcript)"}
+            assert exc.value.body == {"message": "no route /v1/v2/chat: this server answers POST /v2/chat (Cohere Chat v2 transcript)"}
         finally:
             srv.shutdown()
             srv.server_close()
+
+
+def test_serve_logs_the_error_it_answers():
+    import httpx
+
+    from streamview.replay.serve import make_server
+
+    lines: list[str] = []
+    srv = make_server(str(FIXTURES / "text.sse"), speed=1000, log=lines.append)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        host, port = srv.server_address[:2]
+        r = httpx.post(f"http://{host}:{port}/v1/chat", json={}, timeout=10)
+        ok = httpx.post(f"http://{host}:{port}/v2/chat", json={}, timeout=10)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert r.status_code == 404 and r.json() == {"message": "no route /v1/chat: this server answers POST /v2/chat (Cohere Chat v2 transcript)"}
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/event-stream") and ok.content == (FIXTURES / "text.sse").read_bytes()
+    assert lines[0].endswith("POST /v1/chat 404 · no route /v1/chat: this server answers POST /v2/chat (Cohere Chat v2 transcript)")
+    assert lines[1].endswith("POST /v2/chat 200 · 20 events sent · complete")
 
 
 def test_live_against_serve_matches_print():
