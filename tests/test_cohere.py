@@ -403,6 +403,9 @@ def test_checker_details():
     assert rules(START, {"no": "type"}, END) == [("missing-field", ERROR)]
     assert rules(START, END, "[DONE]") == [("unknown-event", NOTE)]
     assert rules(START, [1, 2], END) == [("unknown-event", NOTE)]
+    # a failure cuts open blocks short: one stream-error, not an item-not-done as well
+    failed = {"type": "message-end", "delta": {"finish_reason": "ERROR", "error": "boom"}}
+    assert rules(START, start0, failed) == [("stream-error", ERROR)]
     # a delta.error without an ERROR finish_reason still fails the stream
     assert rules(START, {"type": "message-end", "delta": {"error": "boom", "finish_reason": "COMPLETE"}}) == [("stream-error", ERROR)]
     # data-only events are fine; an event: line of another name is noted once
@@ -608,10 +611,10 @@ def test_live_request():
     assert req.headers == {"Authorization": f"Bearer {KEY}"} and KEY in req.secrets
     assert req.body == {"model": "command-a-03-2025", "messages": [{"role": "user", "content": "Hello"}], "stream": True}
     req = build(model="command-r7b-12-2024", instructions="Be brief.", max_output_tokens=64, temperature=0.2,
-                reasoning_effort="2048", body={"seed": 7, "stream": False})
+                reasoning_effort="high", body={"seed": 7, "stream": False})
     assert req.body == {"model": "command-r7b-12-2024",
                         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
-                        "max_tokens": 64, "thinking": {"type": "enabled", "token_budget": 2048}, "temperature": 0.2,
+                        "max_tokens": 64, "thinking": {"type": "enabled"}, "temperature": 0.2,
                         "seed": 7, "stream": True}
 
 
@@ -631,9 +634,10 @@ def test_live_key_and_base_from_the_environment():
 
 
 def test_live_reasoning_effort():
-    assert thinking("none") == {"type": "disabled"} and thinking("Disabled") == {"type": "disabled"}
-    assert thinking("enabled") == {"type": "enabled"} and thinking("4096") == {"type": "enabled", "token_budget": 4096}
-    for effort in ("high", "0", "-5", "lots"):
+    assert thinking("none") == {"type": "disabled"} and thinking(" None") == {"type": "disabled"}
+    for effort in ("minimal", "low", "medium", "high", "xhigh"):
+        assert thinking(effort) == {"type": "enabled"}
+    for effort in ("enabled", "2048", "lots"):
         with pytest.raises(RequestError) as exc:
             thinking(effort)
         assert "\n" not in str(exc.value) and repr(effort) in str(exc.value)
@@ -651,9 +655,9 @@ def test_the_sdk_sends_what_live_sends():
 
     client = cohere.ClientV2(api_key=KEY, base_url="http://cohere.test", httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
     list(client.chat_stream(model="command-a-03-2025", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
-                            max_tokens=64, temperature=0.2, thinking={"type": "enabled", "token_budget": 2048}))
+                            max_tokens=64, temperature=0.2, thinking={"type": "enabled"}))
     (request,) = seen
-    ours = build(instructions="Be brief.", max_output_tokens=64, temperature=0.2, reasoning_effort="2048", base_url="http://cohere.test")
+    ours = build(instructions="Be brief.", max_output_tokens=64, temperature=0.2, reasoning_effort="low", base_url="http://cohere.test")
     assert str(request.url) == ours.url and request.headers["authorization"] == ours.headers["Authorization"]
     assert json.loads(request.content) == ours.body
 
@@ -803,8 +807,16 @@ def test_live_without_a_key_sends_nothing(server):
     code, _, stderr = cli("live", "--api", "cohere", "hi", "--base-url", server.base("ok"), "--plain", env={"OPENAI_API_KEY": "sk-other"})
     assert code == 2 and "neither CO_API_KEY nor COHERE_API_KEY is set" in one_line(stderr)
     assert server.requests == []
-    code, _, stderr = cli("live", "--api", "cohere", "hi", "--reasoning-effort", "high", "--base-url", server.base("ok"), "--plain", env={"CO_API_KEY": KEY})
-    assert code == 2 and "no effort level" in one_line(stderr) and server.requests == []
+    code, _, stderr = cli("live", "--api", "cohere", "hi", "--body", "[1]", "--base-url", server.base("ok"), "--plain", env={"CO_API_KEY": KEY})
+    assert code == 2 and "--body must be a JSON object" in one_line(stderr) and server.requests == []
+
+
+def test_live_reasoning_effort_reaches_the_body(server):
+    server.requests.clear()
+    for effort, expected in (("none", {"type": "disabled"}), ("medium", {"type": "enabled"})):
+        code, _, stderr = cli("live", "--api", "cohere", "hi", "--reasoning-effort", effort, "--base-url", server.base("ok"), "--plain", env={"CO_API_KEY": KEY})
+        assert code == 0, stderr
+        assert json.loads(server.requests[-1]["body"])["thinking"] == expected
 
 
 # -- serve and the cohere SDK --------------------------------------------------------------------------------------

@@ -25,20 +25,22 @@ PATH = "/v2/chat"
 _LIMIT = 120
 
 
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh")  # the effort words --reasoning-effort takes besides none
+
+
 def thinking(effort: str) -> dict[str, Any]:
     """The request's ``thinking`` for ``--reasoning-effort``: Cohere takes no effort level, only thinking on or off
-    and a token budget, so ``none`` (or ``disabled``) turns it off, ``enabled`` turns it on, and a number is the
-    budget. RequestError for anything else."""
+    (and a ``token_budget``, which ``--body`` can give), so ``none`` turns it off and every other effort on, as
+    OpenAI-compatible gateways map it. RequestError for a word that is no effort."""
     from ...live import RequestError
 
     word = effort.strip().lower()
-    if word in ("none", "disabled", "off"):
+    if word == "none":
         return {"type": "disabled"}
-    if word in ("enabled", "on"):
+    if word in EFFORTS:
         return {"type": "enabled"}
-    if word.isdigit() and int(word) > 0:
-        return {"type": "enabled", "token_budget": int(word)}
-    raise RequestError(f"--reasoning-effort {effort!r}: Cohere's thinking takes no effort level: none, enabled, or a token budget (e.g. 2048)")
+    raise RequestError(f"--reasoning-effort {effort!r}: one of none, {', '.join(EFFORTS)} (Cohere's thinking is on or off; "
+                       "pass --body '{\"thinking\": {\"type\": \"enabled\", \"token_budget\": 2048}}' for a budget)")
 
 
 class CohereLive(LiveApi):

@@ -182,7 +182,8 @@ class CohereState(StreamState):
         """The assembled message in the API's own shape (the non-streaming response's ``message``)."""
         content, calls = [], []
         plan = self.where.get((TOOL_PLAN,))
-        for item in self.ordered_items():
+        # each list by its own index (the place the API gives it), whatever order the starts came in
+        for item in sorted(self.ordered_items(), key=lambda i: (i.data.get("index", -1), i.position)):
             d = item.data
             if d.get("family") == CONTENT:
                 ctype = d.get("type")

@@ -13,7 +13,8 @@ rule                        severity  when
 ``start-repeated``          error     a start for an index that already started
 ``delta-type-mismatch``     error     a ``thinking`` delta into a text block, or ``text`` into a thinking block
 ``item-not-done``           error     at ``message-end``: a content block, tool call or citation that started and
-                                      never ended (pointing at its start)
+                                      never ended (pointing at its start; not when the generation failed: the
+                                      failure cut it short, and ``stream-error`` says so)
 ``tool-arguments-invalid``  error     at ``tool-call-end``: the arguments streamed are not JSON
 ``no-message-end``          error     the input ended without ``message-end`` (cut off)
 ``after-message-end``       error     any event after ``message-end``
@@ -181,15 +182,15 @@ class CohereChecker:
     def _message_end(self, ev: StreamEvent, p: dict, state: Any, out: list[Anomaly]) -> None:
         self._end = ev
         self._id(ev, p, out)
+        failed = end_error(p)
         for (family, idx), t in sorted(self._tracks.items()):
-            if t.state == "open":
+            if t.state == "open" and failed is None:  # a failed generation cut them short: stream-error says so
                 self._add(out, ev, "item-not-done", f"{_WORDS[family]} {idx} started (event #{t.start}) and never ended before message-end (event #{ev.index})",
                           index=t.start, state=state, key=(family, idx))
         delta = p.get("delta")
         if delta.__class__ is not dict:
             self._add(out, ev, "missing-field", "message-end without a delta object (no finish_reason, no usage)")
             return
-        failed = end_error(p)
         if failed is not None:
             self._add(out, ev, "stream-error", f"the generation failed: {failed[0]}: {failed[1]}")
             return
