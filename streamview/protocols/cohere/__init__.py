@@ -94,8 +94,8 @@ class Cohere(Protocol):
     rules = (
         "no-message-start", "message-start-repeated", "response-id-changed", "delta-before-start", "delta-after-end",
         "start-repeated", "delta-type-mismatch", "item-not-done", "tool-arguments-invalid", "no-message-end",
-        "after-message-end", "stream-error", "finish-incomplete", "missing-field", "name-mismatch", "bad-sse",
-        "bad-json", "unknown-event",
+        "after-message-end", "finish-incomplete", "missing-field", "name-mismatch", "bad-sse", "bad-json",
+        "unknown-event",
     )
     events = EVENTS
     vocabulary = ("cohere", "message-start", "content-delta", "tool-plan-delta", "tool-call-start", "citation-start",

@@ -25,9 +25,10 @@ a tool call                          ``function_call``      ("arguments",) ``arg
 
 Citations are kept in arrival order (``state.citations``, as sent, ``final()["message"]["citations"]``) and are
 annotations of the block they cite: the content block of their ``content_index``, else by their ``type`` the tool
-plan (PLAN), the latest thinking (THINKING_CONTENT) or the latest text; that item's header counts them, and a block
-(key (<its block>, "citations"), kind ``citations``, not printed) lists them under a ``citations:`` title, numbered,
-with their sources.
+plan (PLAN), the latest thinking (THINKING_CONTENT) or the latest text; that item's header counts them. Each of a
+citation's sources is one annotation ``{"source": "doc:0 (title)", "at": <its end>, "citation": N}``, so the panes
+number the sources and put the markers ``[n]`` at the end of the cited text, as for every protocol
+(``StreamState.citation``). A citation of nothing streamed yet goes on an item of its own (``citations``).
 
 Choices where the protocol is silent (documented here, asserted by tests/test_cohere.py):
 
@@ -55,15 +56,14 @@ import json
 from typing import Any
 
 from ...events import StreamEvent
-from ...state import Block, Item, StreamState, TableAssembler, block_label
+from ...state import Block, Citation, Item, StreamState, TableAssembler, block_label
 from .events import (CITATION, CONTENT, FAILED_REASONS, INCOMPLETE_REASONS, TOOL_CALL, TOOL_PLAN, EVENTS, dig,
                      end_error)
 
-CITED = "citations"  # the kind of the block that lists an item's citations (shown, not printed)
+CITED = "citations"  # the kind of the block of citations that cite nothing streamed (shown, not printed)
 # content type -> (Item.type, block key, block kind)
 CONTENT_KINDS = {"text": ("message", ("text",), "output_text"), "thinking": ("reasoning", ("thinking",), "reasoning_text")}
 _FIELDS = ("text", "thinking")  # a content delta's text is in the field of its type
-SOURCE_LIMIT = 3  # sources named per citation in the listing
 
 
 def _int(v: Any) -> int | None:
@@ -112,23 +112,6 @@ def source_label(s: Any) -> str:
     if out.__class__ is dict:
         return f"{sid or 'tool'} (tool output: {', '.join(list(out)[:3]) or 'empty'})"
     return sid or str(s.get("type") or "source")
-
-
-def citation_line(n: int, c: dict) -> str:
-    """``[1] "automation of tasks" 21-40 ← doc:0 (benefits.txt)``: a citation in the listing."""
-    text = c.get("text")
-    bits = [f"[{n}]"]
-    if isinstance(text, str):
-        bits.append(json.dumps(text, ensure_ascii=False))
-    start, end = c.get("start"), c.get("end")
-    if start is not None or end is not None:
-        bits.append(f"{start if start is not None else '?'}-{end if end is not None else '?'}")
-    sources = c.get("sources")
-    if sources.__class__ is list and sources:
-        names = [source_label(s) for s in sources[:SOURCE_LIMIT]]
-        more = f" +{len(sources) - SOURCE_LIMIT} more" if len(sources) > SOURCE_LIMIT else ""
-        bits.append("← " + ", ".join(names) + more)
-    return " ".join(bits)
 
 
 def _label(item: Item, block: Block) -> str:
@@ -223,6 +206,13 @@ class CohereState(StreamState):
         out["message"] = self.message()
         out["items"] = [self.item_summary(item) for item in self.ordered_items()]
         return out
+
+    def citation(self, annotation: Any) -> Citation | None:
+        """One source of a citation, its marker at the end of the cited text."""
+        if not isinstance(annotation, dict) or not isinstance(annotation.get("source"), str):
+            return None
+        at = annotation.get("at")
+        return Citation(annotation["source"], at if at.__class__ is int else None)
 
     def item_summary(self, item: Item) -> dict[str, Any]:
         out = super().item_summary(item)
@@ -493,16 +483,17 @@ class CohereAssembler(TableAssembler):
             item = st.where.get((CITATION,))
             if item is None:
                 item = self._new((CITATION,), "citations", {"family": CITATION}, ev)
+                self._close(item, ev)  # nothing streams into it
         st.cited[idx] = item
-        main = next((b for b in item.ordered_blocks() if b.kind != CITED), None)
-        if main is not None:
-            main.annotations.append(c)
-        listing = self._block(item, ((main.key[0] if main is not None else "list"), CITED), CITED)
-        listing.annotations.append(c)
-        line = citation_line(len(st.citations), c)
-        listing.done = f"{listing.done}\n{line}" if listing.done else f"citations:\n{line}"  # titled, as the pane titles blocks
-        listing.from_final = True
-        n = len(listing.annotations)
+        block = next(iter(item.ordered_blocks()), None)
+        if block is None:
+            block = self._block(item, ("list",), CITED)
+        end = c.get("end")
+        sources = c.get("sources") if c.get("sources").__class__ is list else []
+        for source in sources or [None]:  # a citation without sources still marks its text
+            label = source_label(source) if source is not None else "(no source)"
+            block.annotations.append({"source": label, "at": end if end.__class__ is int else None, "citation": len(st.citations)})
+        n = item.data["citations"] = item.data.get("citations", 0) + 1
         item.phase = f"{n} citation{'s' if n != 1 else ''}"
         st.structure += 1
 

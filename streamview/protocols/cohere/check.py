@@ -1,5 +1,7 @@
 """The Cohere v2 chat checker: named ordering and consistency rules (``RULES``), run as events arrive, after the
-assembler has folded each. One fault is one anomaly: a rule fires once per content block, tool call or citation.
+assembler has folded each. One fault is one anomaly: a rule fires once per content block, tool call or citation. A
+``message-end`` that says the generation failed (``finish_reason`` ERROR or TIMEOUT, or an error message) is no
+anomaly, as an error object is in no protocol: it is the stream's failure (the status; ``check`` exits 1).
 
 ==========================  ========  ============================================================================
 rule                        severity  when
@@ -14,12 +16,10 @@ rule                        severity  when
 ``delta-type-mismatch``     error     a ``thinking`` delta into a text block, or ``text`` into a thinking block
 ``item-not-done``           error     at ``message-end``: a content block, tool call or citation that started and
                                       never ended (pointing at its start; not when the generation failed: the
-                                      failure cut it short, and ``stream-error`` says so)
+                                      failure cut it short)
 ``tool-arguments-invalid``  error     at ``tool-call-end``: the arguments streamed are not JSON
 ``no-message-end``          error     the input ended without ``message-end`` (cut off)
 ``after-message-end``       error     any event after ``message-end``
-``stream-error``            error     ``message-end`` says the generation failed: ``finish_reason`` ERROR or
-                                      TIMEOUT, or an error message in its delta
 ``finish-incomplete``       note      ``finish_reason`` MAX_TOKENS (the answer was cut), or one streamview does
                                       not know
 ``missing-field``           error     an event without its integer ``index``, a start without its object, a
@@ -45,7 +45,7 @@ from .events import (CITATION, CONTENT, CONTENT_TYPES, END, EVENTS, INCOMPLETE_R
 RULES = (
     "no-message-start", "message-start-repeated", "response-id-changed", "delta-before-start", "delta-after-end",
     "start-repeated", "delta-type-mismatch", "item-not-done", "tool-arguments-invalid", "no-message-end",
-    "after-message-end", "stream-error", "finish-incomplete", "missing-field", "name-mismatch", "bad-sse", "bad-json",
+    "after-message-end", "finish-incomplete", "missing-field", "name-mismatch", "bad-sse", "bad-json",
     "unknown-event",
 )
 _WORDS = {CONTENT: "content block", TOOL_CALL: "tool call", CITATION: "citation"}
@@ -184,7 +184,7 @@ class CohereChecker:
         self._id(ev, p, out)
         failed = end_error(p)
         for (family, idx), t in sorted(self._tracks.items()):
-            if t.state == "open" and failed is None:  # a failed generation cut them short: stream-error says so
+            if t.state == "open" and failed is None:  # a failed generation cut them short: its failure says so
                 self._add(out, ev, "item-not-done", f"{_WORDS[family]} {idx} started (event #{t.start}) and never ended before message-end (event #{ev.index})",
                           index=t.start, state=state, key=(family, idx))
         delta = p.get("delta")
@@ -192,8 +192,7 @@ class CohereChecker:
             self._add(out, ev, "missing-field", "message-end without a delta object (no finish_reason, no usage)")
             return
         if failed is not None:
-            self._add(out, ev, "stream-error", f"the generation failed: {failed[0]}: {failed[1]}")
-            return
+            return  # the stream's failure, not an anomaly (as in every protocol): the status says it, check exits 1
         reason = delta.get("finish_reason")
         if reason is not None and not isinstance(reason, str):
             self._add(out, ev, "missing-field", f"message-end finish_reason is {type(reason).__name__}, not a word")

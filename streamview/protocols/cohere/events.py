@@ -60,7 +60,7 @@ def end_error(p: dict) -> tuple[str, str] | None:
     reason = delta.get("finish_reason")
     message = delta.get("error")
     if isinstance(message, str) and message:
-        return (reason if isinstance(reason, str) and reason else "ERROR"), message
+        return (reason if isinstance(reason, str) and reason in FAILED_REASONS else "ERROR"), message
     if isinstance(reason, str) and reason in FAILED_REASONS:
         return reason, f"the generation ended with finish_reason {reason}"
     return None
