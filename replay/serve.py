@@ -145,7 +145,8 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 log(f"{time.strftime('%H:%M:%S')} {self.command} {redact_url(self.path)} {status} · {how}")
 
         def _json(self, status: int, payload: dict) -> None:
-            self._log(status, payload.get("error", {}).get("message", "") if isinstance(payload.get("error"), dict) else "")
+            err = payload.get("error")  # {"error": {"message"}} or, for an API whose errors are flat, {"message"}
+            self._log(status, str((err if isinstance(err, dict) else payload).get("message", "")))
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

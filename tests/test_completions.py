@@ -808,6 +808,8 @@ def _expected_protocol(name: str) -> str:
         return "gemini"
     if "-completions_" in name:
         return "completions"
+    if "_cohere-" in name:
+        return "cohere"
     return UNKNOWN
 
 

@@ -118,7 +118,7 @@ def test_every_fixture_sniffs_as_its_protocol(folder):
 
 def test_the_bundled_examples_sniff_as_their_protocol():
     expected = {"o4-mini-hello.sse": "responses", "gpt-4.1-nano-hello.sse": "responses", "chat-tool-calls.sse": "chat", "anthropic-thinking.sse": "anthropic", "gemini-thinking.sse": "gemini",
-                "completions-two-choices.sse": "completions"}
+                "completions-two-choices.sse": "completions", "cohere-citations.sse": "cohere"}
     assert {p.name for p in EXAMPLES.glob("*.sse")} == set(expected)
     for name, protocol in expected.items():
         assert model_of(EXAMPLES / name).protocol == protocol
@@ -440,7 +440,7 @@ def test_plain_keeps_interleaved_choices_apart():
 
 def test_demo_plays_the_new_examples():
     for name, protocol in (("chat-tool-calls", "chat"), ("anthropic-thinking", "anthropic"), ("gemini-thinking", "gemini"),
-                           ("completions-two-choices", "completions")):
+                           ("completions-two-choices", "completions"), ("cohere-citations", "cohere")):
         out = cli("demo", name, "--plain", "--instant")
         assert out.returncode == 0, out.stderr
         assert out.stdout == cli("print", str(EXAMPLES / f"{name}.sse")).stdout != b""
@@ -461,7 +461,7 @@ def shows(text: str, label: str, value: str) -> bool:
     return re.search(re.escape(label) + r" +" + re.escape(value), text) is not None
 
 
-@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking", "gemini-thinking", "completions-two-choices"])
+@pytest.mark.parametrize("name", ["chat-tool-calls", "anthropic-thinking", "gemini-thinking", "completions-two-choices", "cohere-citations"])
 async def test_the_panes_show_each_protocols_metadata(name):
     from tests.conftest import make_app, screen_text, wait_until
 
@@ -473,7 +473,7 @@ async def test_the_panes_show_each_protocols_metadata(name):
         await pilot.pause(0.3)  # the metadata pane redraws counts at most 4 times a second
         text = screen_text(app)
     assert app.model.protocol == data["protocol"]
-    assert data["id"][:25] in text and data["model"][:25] in text and data["status"] in text  # a long id or model wraps
+    assert data["id"][:25] in text and (data["model"] or "")[:25] in text and data["status"] in text  # a long id or model wraps; Cohere names none
     if data["protocol"] == "chat":
         assert "Chat Completions" in text and data["system_fingerprint"] in text
         assert shows(text, "finish", f"{data['choices'][0]['finish_reason']}")
@@ -481,6 +481,9 @@ async def test_the_panes_show_each_protocols_metadata(name):
         assert shows(text, "input", f"{usage['prompt_tokens']}") and shows(text, "total", f"{usage['total_tokens']}")
         for call in data["choices"][0]["tool_calls"]:
             assert call["name"] in text
+    elif data["protocol"] == "cohere":  # its stream names no model
+        assert "Cohere Chat v2" in text and shows(text, "finish", data["finish_reason"])
+        assert shows(text, "input", f"{data['usage']['input_tokens']}") and shows(text, "total", f"{data['usage']['total_tokens']}")
     elif data["protocol"] == "gemini":
         assert "Google Gemini" in text and "STOP" in text
         assert shows(text, "total", f"{data['usage']['total_tokens']}")

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # the protocol of each stream, by the number its name starts with
 PROTOCOL_OF = [(range(1, 25), "responses"), (range(25, 47), "chat"), (range(47, 60), "anthropic"),
-               (range(60, 62), "gemini"), (range(63, 64), "completions")]
+               (range(60, 62), "gemini"), (range(62, 63), "cohere"), (range(63, 64), "completions")]
 # what check must report as errors on a stream (every other stream: none). 23 is broken on purpose.
 ERRORS = {"23_openai-responses_multi_mcp_list_tools_missing_done.sse": ["item-not-done", "item-not-done"]}
 # streams the SDK itself refuses, and why (their ids are rewritten per occurrence by the recorder: SOURCES.md)

@@ -13,7 +13,7 @@ from streamview.widgets.event_list import EventList
 
 SIZES = [(200, 50), (80, 24)]
 PROTOCOL_SIZES = [(80, 24), (120, 40), (200, 50)]
-DEMOS = ["chat-tool-calls", "anthropic-thinking", "gemini-thinking", "completions-two-choices"]
+DEMOS = ["chat-tool-calls", "anthropic-thinking", "gemini-thinking", "completions-two-choices", "cohere-citations"]
 
 
 def stepped_to(count: int):

@@ -28,7 +28,7 @@ from .base import UNKNOWN, Protocol
 if TYPE_CHECKING:
     from ..events import StreamEvent
 
-NAMES = ("responses", "chat", "anthropic", "gemini", "completions", "ollama")  # the registry
+NAMES = ("responses", "chat", "anthropic", "gemini", "completions", "ollama", "cohere")  # the registry
 SNIFF_LIMIT = 5  # readable JSON events that match no protocol before the stream is called unknown
 
 _loaded: dict[str, Protocol] = {}
