@@ -18,6 +18,10 @@ it is fed are changed in one documented way, and only for that stream (``Oracle.
   SDK is then fed each list as what it says: its text parts as the string ``content``, its thinking parts' text as
   ``reasoning_content`` (an extra field the SDK accumulates like any string), and the other parts not at all (they
   are compared with streamview's ``content_parts`` counts instead);
+- ``reasoning details``: OpenRouter's ``delta.reasoning_details`` (a list of ``reasoning.text`` / ``summary`` /
+  ``encrypted`` entries) is a list the SDK merges by ``index`` into a list it never reads as text; Snowflake sends
+  its reasoning only there (44_snowflake). The SDK is then fed each such entry's text as ``reasoning_content`` where
+  the delta says no ``reasoning`` of its own (encrypted entries: a size on streamview's side, nothing to feed);
 - ``audio.id``: the SDK concatenates every string of ``delta.audio``; gpt-4o-audio sends the audio's id twice (with
   the first transcript fragment and with the first data fragment), so the SDK's id is the id twice over, where
   streamview keeps the id once. Compared as "the SDK's id is streamview's id repeated once per chunk that sent it".
@@ -92,7 +96,8 @@ def test_real_streams_are_required_on_ci(monkeypatch, tmp_path):
 
 def events_of(source: Path | str):
     if isinstance(source, Path):
-        return read_events(open(source, "rb"))[0]
+        with open(source, "rb") as fp:
+            return read_events(fp)[0]
     return read_events(io.BytesIO(source.encode()))[0]
 
 
@@ -140,12 +145,25 @@ class Oracle:
                for p in payloads for c in p.get("choices") or ()):
             self.changed.add("content parts")
             payloads = [self._join_parts(p) for p in payloads]
+        if any(_details_text(c.get("delta")) for p in payloads for c in p.get("choices") or () if isinstance(c, dict)):
+            self.changed.add("reasoning details")
+            payloads = [self._details_as_reasoning(p) for p in payloads]
         try:
             self.final = self._fold(payloads, strip=False)
         except RuntimeError as exc:
             assert "index" in str(exc), exc  # the one way the SDK fails on these streams: annotations without index
             self.changed.add("annotations")
             self.final = self._fold(payloads, strip=True)
+
+    @staticmethod
+    def _details_as_reasoning(p: dict) -> dict:
+        p = copy.deepcopy(p)
+        for c in p.get("choices") or ():
+            delta = c.get("delta") if isinstance(c, dict) else None
+            text = _details_text(delta)
+            if text:
+                delta["reasoning_content"] = text
+        return p
 
     @staticmethod
     def _join_parts(p: dict) -> dict:
@@ -274,8 +292,24 @@ def differences(events) -> tuple[list[str], set[str]]:
 
 
 # which streams the SDK cannot read as sent, and why (module docstring); every other stream is compared as sent
+def _details_text(delta) -> str:
+    """The reasoning text of a delta's ``reasoning_details``, where the delta has no ``reasoning`` string."""
+    if not isinstance(delta, dict) or not isinstance(delta.get("reasoning_details"), list):
+        return ""
+    if any(isinstance(delta.get(k), str) and delta[k] for k in ("reasoning", "reasoning_content")):
+        return ""
+    out = []
+    for d in delta["reasoning_details"]:
+        kind = d.get("type") if isinstance(d, dict) else None
+        text = d.get("text") if kind == "reasoning.text" else d.get("summary") if kind == "reasoning.summary" else None
+        if isinstance(text, str):
+            out.append(text)
+    return "".join(out)
+
+
 CHANGED = {"31_openai-chat_moderation_chunk": {"usage"}, "37_mistral-chat_thinking": {"content parts"},
-           "40_openrouter-chat_web_search_annotations": {"annotations"}, "content-parts": {"content parts"}}
+           "40_openrouter-chat_web_search_annotations": {"annotations"}, "content-parts": {"content parts"},
+           "44_snowflake-chat_thinking": {"reasoning details"}}
 
 
 @pytest.mark.parametrize("name", REAL_NAMES)
@@ -524,3 +558,28 @@ def test_the_sdk_reads_the_audio_and_annotations_fixtures_from_serve(stem):
         assert len(base64.b64decode(message.audio.data)) == a["data_bytes"]
     else:
         assert [x.to_dict() for x in message.annotations] == ours["annotations"]
+
+
+# -- what else servers put in a delta -------------------------------------------------------------------------------
+
+def _printed(path: Path) -> tuple[str, dict]:
+    state = assemble(events_of(path))
+    return state.text(), state.final()
+
+
+def test_groq_executed_tools_show_what_ran_and_what_came_back():
+    text, final = _printed(real("35_groq-chat_compound_web_search"))
+    assert '[message · ran search] {"query": "What is the weather in San Francisco today?"}' in text
+    assert "Weather in San Francisco <https://www.weatherapi.com/>" in text
+    (tool,) = final["choices"][0]["executed_tools"]
+    assert tool["type"] == "search" and tool["output"].startswith("Title: Weather in San Francisco")
+    assert {"title", "url"} <= set(tool["search_results"][0])
+
+
+def test_openrouter_reasoning_details_text_is_reasoning_and_encrypted_is_a_size():
+    text, _ = _printed(real("44_snowflake-chat_thinking"))
+    assert text.startswith("[reasoning] 15 * 27 = 405")  # sent only in reasoning_details
+    text, final = _printed(real("39_openrouter-chat_reasoning_details"))
+    assert "[reasoning · encrypted reasoning] 1,164 characters" in text
+    assert final["choices"][0]["encrypted_reasoning_characters"] == 1164
+    assert "gAAAAABpCCSI" not in json.dumps(final)

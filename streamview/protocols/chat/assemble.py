@@ -146,7 +146,7 @@ class Choice:
 
     __slots__ = ("index", "message", "reasoning", "tools", "function_call", "finish_reason", "role",
                  "content_seen", "refusal_seen", "logprobs", "finish_event", "audio", "audio_ended",
-                 "annotation_keys", "part_counts", "other_parts", "other_total")
+                 "annotation_keys", "part_counts", "other_parts", "other_total", "executed", "encrypted")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -166,6 +166,8 @@ class Choice:
         self.part_counts: dict[str, int] = {}  # typed content parts by type (list content)
         self.other_parts: list[str] = []  # parts of another type than text/thinking, JSON clipped (OTHER_PARTS)
         self.other_total = 0  # how many such parts came (more than OTHER_PARTS are only counted)
+        self.executed: dict[int, dict] = {}  # Groq's delta.executed_tools by index, merged (the tools it ran)
+        self.encrypted = 0  # characters of encrypted reasoning (OpenRouter's reasoning_details): a size only
 
     @property
     def finished(self) -> bool:
@@ -232,6 +234,10 @@ class Choice:
             out["annotations"] = annotations
         if self.audio is not None:
             out["audio"] = self.audio.summary()
+        if self.executed:
+            out["executed_tools"] = [compact_tool(self.executed[k]) for k in sorted(self.executed)]
+        if self.encrypted:
+            out["encrypted_reasoning_characters"] = self.encrypted
         if self.part_counts:
             out["content_parts"] = dict(self.part_counts)
         if self.other_parts:
@@ -284,12 +290,16 @@ class ChatState(StreamState):
             if audio.expires_at is not None:
                 bits.append(f"expires_at {audio.expires_at}")
             out.append(Detail("audio", " · ".join(bits)))
-        elif item is choice.message and choice.other_parts:
+        elif item is choice.message:
+            for k in sorted(choice.executed):
+                out.append(executed_detail(choice.executed[k]))
             for part in choice.other_parts:
                 out.append(Detail("content part", part))
             extra = choice.other_total - len(choice.other_parts)
             if extra > 0:
                 out.append(Detail("content part", f"… {extra} more"))
+        elif item is choice.reasoning and choice.encrypted:
+            out.append(Detail("encrypted reasoning", f"{choice.encrypted:,} characters"))
         return out
 
     def ordered_items(self) -> list[Item]:
@@ -316,6 +326,30 @@ class ChatState(StreamState):
 
 
 _TYPE_RANK = {"reasoning": 0, "message": 1, "audio": 2}
+
+
+def compact_tool(t: dict) -> dict:
+    """An executed tool as ``print --json`` reports it: its call and output, search results counted."""
+    out = {k: v for k, v in t.items() if k != "search_results"}
+    results = t.get("search_results")
+    if isinstance(results, dict) and isinstance(results.get("results"), list):
+        out["search_results"] = [{k: r.get(k) for k in ("title", "url", "score") if k in r}
+                                 for r in results["results"] if isinstance(r, dict)]
+    return out
+
+
+def executed_detail(t: dict) -> Detail:
+    """An executed tool in the message pane and ``print``: what it ran with, what came back."""
+    lines = [str(t.get("arguments") or "")]
+    results = compact_tool(t).get("search_results")
+    if results:
+        lines.append(f"{len(results)} result{'' if len(results) == 1 else 's'}:")
+        lines.extend(f"{r.get('title') or '?'} <{r.get('url')}>" for r in results[:6])
+        if len(results) > 6:
+            lines.append(f"… and {len(results) - 6} more")
+    elif isinstance(t.get("output"), str):
+        lines.append(t["output"])
+    return Detail(f"ran {t.get('type') or 'tool'}", clip("\n".join(x for x in lines if x), 800))
 
 
 def _display_order(item: Item) -> tuple[int, int, int]:
@@ -462,6 +496,12 @@ class ChatAssembler:
             reasoning = delta.get("reasoning")
         if reasoning.__class__ is str and reasoning:
             self._reasoning(ev, choice, reasoning)
+        details = delta.get("reasoning_details")
+        if details.__class__ is list and details:
+            self._reasoning_details(ev, choice, details, reasoning.__class__ is str and bool(reasoning))
+        executed = delta.get("executed_tools")
+        if executed.__class__ is list and executed:
+            self._executed(choice, executed)
         calls = delta.get("tool_calls")
         if calls.__class__ is list:
             for pos, tc in enumerate(calls):
@@ -491,6 +531,35 @@ class ChatAssembler:
         if item is None:
             item = choice.reasoning = self._new_item(choice, "reasoning", f"choice {choice.index}")
         self._append(item, ("reasoning",), "reasoning_text", text, ev)
+
+    def _reasoning_details(self, ev: StreamEvent, choice: Choice, details: list, said: bool) -> None:
+        """OpenRouter's ``delta.reasoning_details``: its text and summaries are the reasoning where the delta did
+        not also say it as ``reasoning`` (Snowflake sends them only so), encrypted reasoning is a size."""
+        for d in details:
+            if d.__class__ is not dict:
+                continue
+            kind = d.get("type")
+            if kind == "reasoning.encrypted" and isinstance(d.get("data"), str):
+                if choice.reasoning is None:
+                    choice.reasoning = self._new_item(choice, "reasoning", f"choice {choice.index}")
+                choice.encrypted += len(d["data"])
+                self.state.structure += 1
+            elif not said:
+                text = d.get("text") if kind == "reasoning.text" else d.get("summary") if kind == "reasoning.summary" else None
+                if isinstance(text, str) and text:
+                    self._reasoning(ev, choice, text)
+
+    def _executed(self, choice: Choice, tools: list) -> None:
+        """Groq's ``delta.executed_tools`` (the tools a compound model ran: its search, its code), merged by index:
+        the call comes first, its output in a later chunk."""
+        for t in tools:
+            if t.__class__ is not dict:
+                continue
+            k = t.get("index") if t.get("index").__class__ is int else len(choice.executed)
+            merged = choice.executed.setdefault(k, {})
+            merged.update({key: v for key, v in t.items() if v is not None})
+        self._message(choice)  # its details show them
+        self.state.structure += 1
 
     def _parts(self, ev: StreamEvent, choice: Choice, parts: list) -> None:
         """``delta.content`` as typed parts (Mistral): text to the message, thinking to the reasoning, any other
