@@ -8,11 +8,11 @@ import sys
 from importlib import resources
 
 from . import __version__
-from .live import RequestError, build_request
+from .live import RequestError, build_request, check_url
 from .protocols import NAMES as PROTOCOL_NAMES
 from .source import SourceError, open_transcript
 
-COMMANDS = ("demo", "replay", "live", "serve", "check", "print")
+COMMANDS = ("demo", "replay", "live", "serve", "proxy", "check", "print")
 PROTOCOL_HELP = f"the stream's protocol: {', '.join(PROTOCOL_NAMES)}; default: sniffed from its first events"
 
 
@@ -155,6 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--speed", type=positive, default=1.0, help="timing speed factor (default 1)")
     protocol(srv)
     srv.set_defaults(func=cmd_serve)
+
+    prx = sub.add_parser("proxy", help="watch your own application's streams: a reverse proxy that forwards each "
+                         "request upstream, streams the answer back untouched and records every flow")
+    prx.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    prx.add_argument("--port", type=port, default=8899, help="port (default 8899; 0: a free one, printed)")
+    for option, default in _proxy_options():
+        prx.add_argument(f"--{option}", metavar="URL", default=None,
+                         help=f"where those requests go (default {default})")
+    rec = prx.add_mutually_exclusive_group()
+    rec.add_argument("--record", metavar="DIR", help="the folder flows are recorded to (default: a new "
+                     "streamview-proxy-YYYYmmdd-HHMMSS folder here)")
+    rec.add_argument("--no-record", action="store_true", help="keep flows in memory only")
+    prx.add_argument("--plain", action="store_true", help="no UI: one line per flow on stdout as it ends")
+    prx.set_defaults(func=cmd_proxy)
 
     chk = sub.add_parser("check", help="headless: the ordering and consistency report of one or more transcripts")
     chk.add_argument("files", nargs="+", metavar="FILE", help="transcript files (- for stdin)")
@@ -317,6 +331,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return serve(args.file, args.host, args.port, args.speed, protocol=args.protocol)
     except OSError as exc:
         raise SourceError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+
+
+def _proxy_options() -> list[tuple[str, str]]:
+    from streamview.replay.proxy import Routes
+
+    return Routes.options()
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    """The proxy, headless: the lines to paste, then one line per flow as it ends (Ctrl-C stops it: exit 130)."""
+    import asyncio
+    import time
+
+    from streamview.replay.proxy import Routes, run_headless
+
+    overrides = {}
+    for option, _ in _proxy_options():
+        value = getattr(args, option.replace("-", "_"))
+        if value:
+            check_url(value, f"--{option}")
+            overrides[option] = value
+    record = None if args.no_record else (args.record or time.strftime("streamview-proxy-%Y%m%d-%H%M%S"))
+    try:
+        return asyncio.run(run_headless(Routes(overrides), args.host, args.port, record, _say))
+    except OSError as exc:
+        raise SourceError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        return 130
 
 
 def run_plain(player, label: str) -> int:

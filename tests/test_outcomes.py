@@ -99,7 +99,7 @@ def test_a_mistyped_command_is_refused_and_sends_nothing(counting_server, word, 
 def test_a_word_like_no_command_names_the_commands(counting_server):
     counting_server.seen.clear()
     code, _out, err = run("xyzzy", env=counting_server.env)
-    assert code == 2 and "(commands: demo, replay, live, serve, check, print)" in one_line(err)
+    assert code == 2 and "(commands: demo, replay, live, serve, proxy, check, print)" in one_line(err)
     assert counting_server.seen == []
 
 

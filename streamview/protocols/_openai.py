@@ -60,6 +60,9 @@ def error_body(message: str, status: int) -> dict:
 
 
 class OpenAIServe(ServeRoute):
+    upstream = "https://api.openai.com"
+    base_env = "OPENAI_BASE_URL"
+
     def __init__(self, *paths: str) -> None:
         self.paths = paths
 

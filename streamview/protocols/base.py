@@ -130,6 +130,11 @@ class ServeRoute(ABC):
     paths: tuple[str, ...] = ()  # the request paths it answers (POST); ``matches`` may take more
     request_id_header: str = "x-request-id"
     comments: bool = True  # its SDK reads SSE comment lines (keep-alives): serve writes them as recorded
+    # the proxy (``streamview proxy``): the real server its requests go to (an origin, no path: the client's own
+    # path is kept), the command-line option that points it elsewhere, and the variable its SDK reads the base from
+    upstream: str = ""
+    upstream_option: str = "upstream"
+    base_env: str = ""
 
     def matches(self, path: str) -> bool:
         return path in self.paths
@@ -145,6 +150,10 @@ class ServeRoute(ABC):
     def base_url(self, root: str) -> str:
         """The base URL a client of this protocol is given, for a server at ``root`` (``http://host:port``)."""
         return root
+
+    def model_of(self, path: str) -> str | None:
+        """The model a request names in its path (None: the body says it, as ``model``)."""
+        return None
 
 
 class Protocol(ABC):

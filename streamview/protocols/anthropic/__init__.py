@@ -57,6 +57,12 @@ class AnthropicLive(LiveApi):
 class AnthropicServe(ServeRoute):
     paths = ("/v1/messages",)
     request_id_header = "request-id"
+    upstream = "https://api.anthropic.com"
+    upstream_option = "anthropic-upstream"
+    base_env = "ANTHROPIC_BASE_URL"  # the SDK adds /v1 itself
+
+    def matches(self, path: str) -> bool:
+        return path == "/v1/messages" or path.startswith("/v1/messages/")  # and count_tokens, batches
 
     def error_body(self, message: str, status: int) -> dict:
         kind = "not_found_error" if status == 404 else "invalid_request_error"

@@ -83,6 +83,9 @@ class CohereServe(ServeRoute):
     its body); the base URL is the server's root, as ``cohere.ClientV2(base_url=...)`` takes it."""
 
     paths = (PATH,)
+    upstream = "https://api.cohere.com"
+    upstream_option = "cohere-upstream"
+    base_env = "CO_API_URL"
 
     def error_body(self, message: str, status: int) -> dict:
         return {"message": message}

@@ -122,6 +122,9 @@ class GeminiServe(ServeRoute):
 
     paths = (f"/{API_VERSION}/models/{{model}}:streamGenerateContent",)
     comments = False  # google-genai reads a line that is not ``data: `` as JSON and fails on a comment line
+    upstream = DEFAULT_BASE
+    upstream_option = "gemini-upstream"
+    base_env = BASE_ENV
 
     def matches(self, path: str) -> bool:
         return _ROUTE.fullmatch(path.split("?", 1)[0]) is not None
@@ -134,6 +137,9 @@ class GeminiServe(ServeRoute):
 
     def base_url(self, root: str) -> str:
         return root
+
+    def model_of(self, path: str) -> str | None:
+        return path.split("/models/", 1)[-1].split(":", 1)[0] if "/models/" in path else None
 
 
 class Gemini(Protocol):

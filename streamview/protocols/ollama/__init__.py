@@ -125,6 +125,9 @@ class OllamaServe(ServeRoute):
     Ollama's shape, ``{"error": "..."}``; the base URL is the server's root, as ``ollama.Client(host=...)`` takes it."""
 
     paths = (CHAT_PATH, GENERATE_PATH)
+    upstream = "http://127.0.0.1:11434"
+    upstream_option = "ollama-upstream"
+    base_env = "OLLAMA_HOST"
     comments = False  # the SDK reads every line as JSON: a comment line would fail it
 
     def describe_paths(self) -> str:

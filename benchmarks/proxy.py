@@ -1,0 +1,160 @@
+"""What ``streamview proxy`` adds to each chunk's latency, measured against the same client reading the upstream
+directly, in one run (the baseline).
+
+An upstream on 127.0.0.1 sends N SSE events, each stamped with its send time (``time.perf_counter``: the same clock
+in this one process), at a fixed interval; a client reads them (httpx, ``iter_raw``) once directly and once through
+the proxy (its own event loop in a thread, headless, recording to a temporary folder). Per event: arrival minus send
+time. Printed: p50, p99 and max of both, and what the proxy added (p50, p99); the target (issue 13) is an added
+p99 under 2 ms headless. Also with C concurrent streams through the proxy.
+
+    python benchmarks/proxy.py [--events 400] [--interval 0.005] [--concurrent 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import httpx  # noqa: E402
+
+from streamview.replay.proxy import Proxy, Routes  # noqa: E402
+from streamview.replay.server import EmbeddedServer  # noqa: E402
+
+EVENTS = 400
+INTERVAL = 0.005
+
+
+class Upstream(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        n = int(self.headers.get("content-length") or 0)
+        self.rfile.read(n)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(self.server.events):  # type: ignore[attr-defined]
+            chunk = {"id": "chatcmpl-b", "object": "chat.completion.chunk", "created": 1, "model": "bench",
+                     "choices": [{"index": 0, "delta": {"content": f"t={time.perf_counter():.6f} "},
+                                  "finish_reason": None}]}
+            data = f"data: {json.dumps(chunk)}\n\n".encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+            time.sleep(self.server.interval)  # type: ignore[attr-defined]
+        done = b"data: [DONE]\n\n"
+        self.wfile.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+        self.wfile.flush()
+
+
+def latencies(url: str) -> list[float]:
+    out = []
+    buf = b""
+    with httpx.Client(timeout=60) as c:
+        with c.stream("POST", url, json={"model": "bench", "stream": True}) as r:
+            for chunk in r.iter_raw():
+                now = time.perf_counter()
+                buf += chunk
+                while b"t=" in buf:
+                    head, _, rest = buf.partition(b"t=")
+                    stamp, _, buf = rest.partition(b" ")
+                    try:
+                        out.append((now - float(stamp)) * 1000)
+                    except ValueError:
+                        break
+    return out
+
+
+async def concurrent(url: str, n: int) -> list[float]:
+    async def one(client):
+        got = []
+        async with client.stream("POST", url, json={"model": "bench", "stream": True}) as r:
+            async for chunk in r.aiter_raw():
+                now = time.perf_counter()
+                for part in chunk.split(b"t=")[1:]:
+                    try:
+                        got.append((now - float(part.split(b" ")[0])) * 1000)
+                    except ValueError:
+                        pass
+        return got
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=n + 10)) as client:
+        results = await asyncio.gather(*(one(client) for _ in range(n)))
+    return [x for r in results for x in r]
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def line(name: str, xs: list[float]) -> str:
+    return f"{name:<28} n={len(xs):>6}  p50 {statistics.median(xs):7.3f} ms  p99 {pct(xs, 99):7.3f} ms  max {max(xs):7.3f} ms"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=EVENTS)
+    ap.add_argument("--interval", type=float, default=INTERVAL)
+    ap.add_argument("--concurrent", type=int, default=50)
+    args = ap.parse_args()
+    up = Upstream(("127.0.0.1", 0), Handler)
+    up.events, up.interval = args.events, args.interval  # type: ignore[attr-defined]
+    threading.Thread(target=up.serve_forever, daemon=True).start()
+    root = f"http://127.0.0.1:{up.server_address[1]}"
+    record = tempfile.mkdtemp(prefix="streamview-bench-proxy-")
+    proxy = Proxy(Routes({"upstream": root}), record)
+    loop = asyncio.new_event_loop()
+    server = EmbeddedServer(proxy, "127.0.0.1", 0)
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_until_complete(server.wait())
+
+    threading.Thread(target=run, daemon=True).start()
+    ready.wait(10)
+    path = "/v1/chat/completions"
+    direct = latencies(root + path)
+    via = latencies(server.root + path)
+    print(f"{args.events} events {args.interval * 1000:g} ms apart, one stream; recording to {record}")
+    print(line("direct (baseline)", direct))
+    print(line("through the proxy", via))
+    added50 = statistics.median(via) - statistics.median(direct)
+    added99 = pct(via, 99) - pct(direct, 99)
+    print(f"added by the proxy           p50 {added50:7.3f} ms  p99 {added99:7.3f} ms  (target: p99 under 2 ms) "
+          f"{'MET' if added99 < 2 else 'NOT MET'}")
+    if args.concurrent:
+        up.events = max(50, args.events // 4)  # type: ignore[attr-defined]
+        d = asyncio.run(concurrent(root + path, args.concurrent))
+        v = asyncio.run(concurrent(server.root + path, args.concurrent))
+        print(f"{args.concurrent} concurrent streams of {up.events} events:")  # type: ignore[attr-defined]
+        print(line("  direct (baseline)", d))
+        print(line("  through the proxy", v))
+        print(f"  added p50 {statistics.median(v) - statistics.median(d):7.3f} ms  p99 {pct(v, 99) - pct(d, 99):7.3f} ms")
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""An HTTP server inside streamview's own event loop: uvicorn (h11), started and stopped by streamview.
+
+uvicorn is a well-kept ASGI server that writes each body message to the transport as it is sent (no buffering),
+handles keep-alive, chunked encoding and many clients at once, and applies back-pressure. Its ``Server.serve()``
+installs SIGINT/SIGTERM handlers on the main thread (``capture_signals``); here that is a no-op, so the App (or
+the command line) keeps its own Ctrl-C. Its logging is configured by nobody (``log_config=None``) and its loggers
+are silenced: a request it cannot parse is its business, not a line on the user's terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import Any, Awaitable, Callable
+
+import uvicorn
+
+App = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # the process's signal handlers stay streamview's
+        yield
+
+
+def _quiet() -> None:
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        log = logging.getLogger(name)
+        log.handlers[:] = [logging.NullHandler()]
+        log.propagate = False
+
+
+class EmbeddedServer:
+    """``app`` served on ``host:port`` (0: any free port) in the running event loop. ``await start()`` returns once
+    it listens (``port`` is then the bound one); ``await stop()`` closes it, open streams cut after ``grace`` s."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, grace: float = 1.0) -> None:
+        _quiet()
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+                                ws="none", timeout_graceful_shutdown=grace, timeout_keep_alive=30)
+        self.server = _Server(config)
+        self.host = host
+        self.port = port
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Bind (here: a port in use is an ``OSError`` for the caller's one line, where uvicorn would exit the
+        process), then serve on that socket; returns once it accepts connections."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(1024)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        self._task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
+        while not self.server.started:
+            if self._task.done():
+                with contextlib.suppress(BaseException):
+                    self._task.result()
+                raise OSError(f"could not serve on {self.host}:{self.port}")
+            await asyncio.sleep(0.01)
+
+    @property
+    def root(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._task
+
+    async def wait(self) -> Any:
+        """Until the server stops (the task that serves)."""
+        if self._task is not None:
+            return await self._task
