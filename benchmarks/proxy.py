@@ -3,7 +3,7 @@ directly, in one run (the baseline).
 
 An upstream on 127.0.0.1 sends N SSE events, each stamped with its send time (``time.perf_counter``: the same clock
 in this one process), at a fixed interval; a client reads them (httpx, ``iter_raw``) once directly and once through
-the proxy (its own event loop in a thread, headless, recording to a temporary folder). Per event: arrival minus send
+the proxy (``streamview proxy --plain`` in a process of its own, recording to a temporary folder). Per event: arrival minus send
 time. Printed: p50, p99 and max of both, and what the proxy added (p50, p99); the target (issue 13) is an added
 p99 under 2 ms headless. Also with C concurrent streams through the proxy.
 
@@ -17,18 +17,15 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import httpx
 
-import httpx  # noqa: E402
-
-from streamview.replay.proxy import Proxy, Routes  # noqa: E402
-from streamview.replay.server import EmbeddedServer  # noqa: E402
 
 EVENTS = 400
 INTERVAL = 0.005
@@ -121,22 +118,21 @@ def main() -> int:
     threading.Thread(target=up.serve_forever, daemon=True).start()
     root = f"http://127.0.0.1:{up.server_address[1]}"
     record = tempfile.mkdtemp(prefix="streamview-bench-proxy-")
-    proxy = Proxy(Routes({"upstream": root}), record)
-    loop = asyncio.new_event_loop()
-    server = EmbeddedServer(proxy, "127.0.0.1", 0)
-    ready = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        ready.set()
-        loop.run_until_complete(server.wait())
-
-    threading.Thread(target=run, daemon=True).start()
-    ready.wait(10)
+    # the proxy in a process of its own, as it runs for a user (not sharing this process's GIL with the upstream's
+    # threads and the clients)
+    proc = subprocess.Popen([sys.executable, "-m", "streamview", "proxy", "--plain", "--port", "0", "--upstream", root,
+                             "--record", record], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.join(os.path.dirname(__file__), ".."))
+    proxy_root = ""
+    while not proxy_root:
+        text = proc.stderr.readline()
+        if not text:
+            raise SystemExit("the proxy did not start")
+        if "listening on " in text:
+            proxy_root = text.split("listening on ")[1].split(";")[0]
     path = "/v1/chat/completions"
     direct = latencies(root + path)
-    via = latencies(server.root + path)
+    via = latencies(proxy_root + path)
     print(f"{args.events} events {args.interval * 1000:g} ms apart, one stream; recording to {record}")
     print(line("direct (baseline)", direct))
     print(line("through the proxy", via))
@@ -147,12 +143,13 @@ def main() -> int:
     if args.concurrent:
         up.events = max(50, args.events // 4)  # type: ignore[attr-defined]
         d = asyncio.run(concurrent(root + path, args.concurrent))
-        v = asyncio.run(concurrent(server.root + path, args.concurrent))
+        v = asyncio.run(concurrent(proxy_root + path, args.concurrent))
         print(f"{args.concurrent} concurrent streams of {up.events} events:")  # type: ignore[attr-defined]
         print(line("  direct (baseline)", d))
         print(line("  through the proxy", v))
         print(f"  added p50 {statistics.median(v) - statistics.median(d):7.3f} ms  p99 {pct(v, 99) - pct(d, 99):7.3f} ms")
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+    proc.terminate()
+    proc.wait(10)
     return 0
 
 
