@@ -5,18 +5,19 @@ any other path is a 404 with a JSON error, in the shape that SDK reads, that nam
 Each request plays the transcript through the same ``Player`` the UI uses (its pacing: recorded ``: t=`` times,
 scaled by ``--speed``, or a steady pace for a transcript without timing), and writes each event's lines as they
 were read (the framing's own line endings). Comment lines are left out for a protocol whose SDK cannot read them
-(``ServeRoute.comments``). Built on the standard library's ``http.server``, one thread a request; the request body
+(``ServeRoute.comments``). Served by uvicorn (``replay.server``, as the proxy is): keep-alive, chunked encoding and
+many clients at once, as a real endpoint; each request's player runs in the server's event loop. The request body
 is read and ignored, and no request header is ever logged."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import BinaryIO, Callable
 
 from streamview.events import StreamEvent
@@ -29,6 +30,7 @@ from streamview.source import CHUNK, EventReader, SourceError, framing_of, iter_
 from streamview.sse import Frame
 
 from .player import Player
+from .server import ThreadedServer
 
 class AnyRoute(ServeRoute):
     """The route of a transcript of no known protocol: every route a registered protocol answers."""
@@ -85,43 +87,11 @@ def sniff_framed(fp: BinaryIO) -> tuple[Protocol, str]:
     return sniffer.finish(), reader.framing or DEFAULT
 
 
-def play_to(write: Callable[[bytes], None], fp: BinaryIO, speed: float, protocol: str | None, comments: bool = True,
-            sent_box: list[int] | None = None) -> int:
-    """Play the transcript ``fp`` through a ``Player`` and ``write`` each event's lines as read, at the player's
-    pace (blocking: the calling thread runs the player's event loop); returns the number of events written (and
-    keeps ``sent_box[0]`` up to date, for a caller that must know it when a write fails). ``comments``: comment
-    lines are written."""
-    wire: dict[int, bytes] = {}  # an event's lines, from when it is read until it is played
-
-    def keep(frame: Frame, ev: StreamEvent) -> None:
-        if comments or frame.kind != "comment":
-            wire[ev.index] = (frame.raw + player.framer.wire_end(frame)).encode("utf-8")
-
-    sent = 0
-
-    def emit(ev: StreamEvent) -> None:
-        nonlocal sent
-        data = wire.pop(ev.index, None)
-        if data is not None:
-            write(data)
-            sent += 1
-            progress[0] = sent
-
-    progress = sent_box if sent_box is not None else [0]
-    player = Player(fp, on_frame=keep, speed=speed, protocol=protocol)
-    try:
-        asyncio.run(player.run(emit, until_finished=True))
-    finally:
-        fp.close()
-    if player.read_error:
-        raise OSError(player.read_error)
-    return sent
-
-
 def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None,
-                log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
-    """``log``: called with one line per request (time, method, path, status, events sent, how it ended); never
-    with a header (they may hold keys), and a ``key=`` in the path is redacted."""
+                log: Callable[[str], None] | None = None) -> ThreadedServer:
+    """The server (bound, not yet serving: ``serve_forever``). ``log``: called with one line per request (time,
+    method, path, status, events sent, how it ended); never with a header (they may hold keys), and a ``key=`` in
+    the path is redacted."""
     opener = transcript_opener(path)
     refuse_unreadable(path, opener(), protocol)
     if protocol:
@@ -131,78 +101,106 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
     known = protocol or (proto.name if proto.serve is not None else None)
     route = route_of(proto)
     answers = route.describe_paths()
-    media_type = FRAMINGS[framing].media_type
+    media_type = FRAMINGS[framing].media_type.encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "streamview-serve"
-        protocol_version = "HTTP/1.1"
+    def say(method: str, target: str, status: int, how: str) -> None:
+        if log is not None:
+            log(f"{time.strftime('%H:%M:%S')} {method} {redact_url(target)} {status} · {how}")
 
-        def log_message(self, format: str, *args) -> None:  # no request logging: headers may hold keys
+    async def app(scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
             return
+        method = scope["method"]
+        query = scope.get("query_string") or b""
+        target = scope["path"] + (("?" + query.decode("latin-1")) if query else "")
+        while True:  # the request body: read and ignored
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                break
 
-        def _log(self, status: int, how: str) -> None:
-            if log is not None:
-                log(f"{time.strftime('%H:%M:%S')} {self.command} {redact_url(self.path)} {status} · {how}")
-
-        def _json(self, status: int, payload: dict) -> None:
+        async def json_answer(status: int, payload: dict) -> None:
             err = payload.get("error")  # {"error": {"message"}} or, for an API whose errors are flat, {"message"}
-            self._log(status, str((err if isinstance(err, dict) else payload).get("message", "")))
+            say(method, target, status, str((err if isinstance(err, dict) else payload).get("message", "")))
             body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            await send({"type": "http.response.start", "status": status, "headers": [
+                *_own_headers(), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
 
-        def do_GET(self) -> None:
-            self._json(405, route.error_body(f"use {answers}", 405))
+        if method != "POST":
+            await json_answer(405, route.error_body(f"use {answers}", 405))
+            return
+        if not (route.matches(target) or route.matches(scope["path"])):
+            await json_answer(404, route.error_body(f"no route {redact_url(target)}: this server answers {answers} ({proto.title} transcript)", 404))
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            *_own_headers(), (b"content-type", media_type), (b"cache-control", b"no-cache"),
+            (route.request_id_header.encode(), f"req_streamview_serve_{int(time.time() * 1000)}".encode())]})
+        queue: asyncio.Queue = asyncio.Queue()
+        wire: dict[int, bytes] = {}  # an event's lines, from when it is read until it is played
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            if not (route.matches(self.path) or route.matches(self.path.split("?")[0])):
-                self._json(404, route.error_body(f"no route {redact_url(self.path)}: this server answers {answers} ({proto.title} transcript)", 404))
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", media_type)
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Connection", "close")
-            self.send_header(route.request_id_header, f"req_streamview_serve_{int(time.time() * 1000)}")
-            self.end_headers()
-            self.close_connection = True
+        def keep(frame: Frame, ev: StreamEvent) -> None:
+            if route.comments or frame.kind != "comment":
+                wire[ev.index] = (frame.raw + player.framer.wire_end(frame)).encode("utf-8")
 
-            def write(data: bytes) -> None:
-                self.wfile.write(data)
-                self.wfile.flush()
+        def emit(ev: StreamEvent) -> None:
+            data = wire.pop(ev.index, None)
+            if data is not None:
+                queue.put_nowait(data)
 
-            sent = [0]
-            try:
-                play_to(write, opener(), speed, known, route.comments, sent)
-            except (BrokenPipeError, ConnectionResetError):
-                self._log(200, f"{events_text(sent[0])} sent · the client disconnected")
-                return
-            except OSError as exc:  # the transcript could not be read again: the stream ends where it could not go on
-                self._log(200, f"{events_text(sent[0])} sent · the transcript could not be read: {exc}")
-                return
-            self._log(200, f"{events_text(sent[0])} sent · complete")
+        try:
+            fp = opener()
+        except OSError as exc:
+            await send({"type": "http.response.body", "body": b""})
+            say(method, target, 200, f"0 events sent · the transcript could not be read: {exc}")
+            return
+        player = Player(fp, on_frame=keep, speed=speed, protocol=known)
+        playing = asyncio.ensure_future(player.run(emit, until_finished=True))
+        playing.add_done_callback(lambda _: queue.put_nowait(None))
+        gone = asyncio.ensure_future(_disconnected(receive))
+        sent = 0
+        how = "complete"
+        try:
+            while True:
+                getting = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getting, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if getting not in done:
+                    getting.cancel()
+                    how = "the client disconnected"
+                    break
+                data = getting.result()
+                if data is None:
+                    break
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+                sent += 1
+            if how == "complete":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                if player.read_error:
+                    how = f"the transcript could not be read: {player.read_error}"
+        finally:
+            playing.cancel()
+            gone.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await playing
+            fp.close()
+        say(method, target, 200, f"{events_text(sent)} sent · {how}")
 
-    server = _Server((host, port), Handler)
+    server = ThreadedServer(app, host, port)
     server.protocol = proto.name  # type: ignore[attr-defined]
     server.route = route  # type: ignore[attr-defined]
     server.answers = answers  # type: ignore[attr-defined]
     return server
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+def _own_headers() -> list[tuple[bytes, bytes]]:
+    from email.utils import formatdate
 
-    def handle_error(self, request, client_address) -> None:
-        """A client that hangs up is no error of the server's (the request's line says so): no traceback."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+    return [(b"server", b"streamview-serve"), (b"date", formatdate(usegmt=True).encode())]
+
+
+async def _disconnected(receive) -> None:
+    while True:
+        if (await receive())["type"] == "http.disconnect":
             return
-        super().handle_error(request, client_address)
 
 
 def refuse_unreadable(path: str, fp: BinaryIO, protocol: str | None) -> None:
@@ -217,7 +215,7 @@ def refuse_unreadable(path: str, fp: BinaryIO, protocol: str | None) -> None:
         raise SourceError(f"{path}: {verdict.reason}; nothing to serve")
 
 
-def base_url(server: ThreadingHTTPServer) -> str:
+def base_url(server: ThreadedServer) -> str:
     """The base URL a client of the transcript's protocol is given (``ServeRoute.base_url``: the one its SDK
     expects, to which it adds its own path)."""
     host, port = server.server_address[:2]
@@ -238,7 +236,7 @@ def serve(path: str, host: str, port: int, speed: float, protocol: str | None = 
     return 0
 
 
-def serve_in_thread(path: str, speed: float = 1.0, protocol: str | None = None) -> tuple[ThreadingHTTPServer, str]:
+def serve_in_thread(path: str, speed: float = 1.0, protocol: str | None = None) -> tuple[ThreadedServer, str]:
     """For tests and scripts: a server on a free loopback port, running in a daemon thread; returns its base URL
     (``base_url``: the base the protocol's SDK expects)."""
     server = make_server(path, "127.0.0.1", 0, speed, protocol)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import threading
 from typing import Any, Awaitable, Callable
 
 import uvicorn
@@ -33,32 +34,79 @@ def _quiet() -> None:
         log.propagate = False
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening, non-blocking socket on ``host:port`` (0: a free port); ``OSError`` if it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class ThreadedServer:
+    """An ``EmbeddedServer`` with the face of the standard library's servers, for callers that run it in a
+    thread of its own: bound when made (``server_address``), ``serve_forever()`` runs an event loop in the calling
+    thread until ``shutdown()`` (from another thread); ``server_close()`` closes the socket."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.sock = bind(host, port)
+        self.server_address = self.sock.getsockname()[:2]
+        self._embedded: EmbeddedServer | None = None
+        self._done = threading.Event()
+        self._stopping = False
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            self._embedded = EmbeddedServer(self.app, self.host, 0, sock=self.sock)
+            self._embedded.server.should_exit = self._stopping  # a shutdown() that came before the loop did
+            loop.run_until_complete(self._embedded.start())
+            loop.run_until_complete(self._embedded.wait())
+        finally:
+            loop.close()
+            self._done.set()
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        if self._embedded is not None:
+            self._embedded.server.should_exit = True
+            self._done.wait(10)
+
+    def server_close(self) -> None:
+        self.sock.close()
+
+
 class EmbeddedServer:
     """``app`` served on ``host:port`` (0: any free port) in the running event loop. ``await start()`` returns once
     it listens (``port`` is then the bound one); ``await stop()`` closes it, open streams cut after ``grace`` s."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, grace: float = 1.0) -> None:
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, grace: float = 1.0,
+                 sock: socket.socket | None = None) -> None:
+        """``sock``: a socket already bound (``bind``), else one is bound at ``start``. uvicorn adds no header of
+        its own (no ``server``, no ``date``): a proxied answer carries the upstream's, a served one its own."""
         _quiet()
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
-                                ws="none", timeout_graceful_shutdown=grace, timeout_keep_alive=30)
+                                ws="none", timeout_graceful_shutdown=grace, timeout_keep_alive=30,
+                                server_header=False, date_header=False)
         self.server = _Server(config)
         self.host = host
-        self.port = port
+        self.port = sock.getsockname()[1] if sock is not None else port
+        self.sock = sock
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
         """Bind (here: a port in use is an ``OSError`` for the caller's one line, where uvicorn would exit the
         process), then serve on that socket; returns once it accepts connections."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(1024)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
+        sock = self.sock or bind(self.host, self.port)
+        self.sock = sock
         self.port = sock.getsockname()[1]
         self._task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
         while not self.server.started:

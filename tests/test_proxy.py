@@ -178,7 +178,7 @@ def test_anthropic_sdk_through_its_own_route(running):
     try:
         p = running({"anthropic-upstream": direct})
         client = anthropic.Anthropic(base_url=p.root, api_key=KEY, max_retries=0)
-        with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100,
+        with client.messages.stream(model="test-model", max_tokens=100,
                                     messages=[{"role": "user", "content": "hi"}]) as stream:
             text = stream.get_final_text()
         (flow,) = p.wait_flows(1)
