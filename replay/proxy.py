@@ -525,3 +525,47 @@ async def run_headless(routes: Routes, host: str, port: int, record: str | None,
         await server.stop()
         await proxy.aclose()
     return 0
+
+
+class FlowPlayer:
+    """A flow, with the face of a ``Player`` that the App reads: it arrives in real time (the proxy feeds its
+    session), so there is nothing to pace, pause or restart; it is finished when the flow has ended."""
+
+    instant = True
+    paused = False
+    speed = 1.0
+    follow = False
+    total = None
+    interrupted = False
+    cursor = 0
+    buffer: list = []
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.live = flow  # not a file: the App offers no speed keys
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.flow.end)
+
+    @property
+    def read_error(self) -> str | None:
+        f = self.flow
+        return f"{f.end}: {f.error}" if f.end in (UPSTREAM_ERROR, UNREACHABLE) and f.error else None
+
+    @property
+    def meta(self) -> TranscriptMeta:
+        return self.flow.session.meta if self.flow.session is not None else TranscriptMeta()
+
+    async def run(self, emit, on_finish=None, *, until_finished: bool = False) -> None:
+        while not self.flow.end:
+            await asyncio.sleep(0.05)
+        if on_finish is not None:
+            on_finish()
+
+    def toggle_pause(self) -> None: ...
+    def step(self) -> None: ...
+    def faster(self) -> None: ...
+    def slower(self) -> None: ...
+    def to_end(self) -> None: ...
+    def restart(self) -> None: ...

@@ -353,12 +353,38 @@ def cmd_proxy(args: argparse.Namespace) -> int:
             check_url(value, f"--{option}")
             overrides[option] = value
     record = None if args.no_record else (args.record or time.strftime("streamview-proxy-%Y%m%d-%H%M%S"))
+    if not args.plain and sys.stdout.isatty() and sys.stdin.isatty():
+        return _proxy_ui(Routes(overrides), args.host, args.port, record)
     try:
         return asyncio.run(run_headless(Routes(overrides), args.host, args.port, record, _say))
     except OSError as exc:
         raise SourceError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         return 130
+
+
+def _proxy_ui(routes, host: str, port: int, record: str | None) -> int:
+    """The proxy with its flow list: the server runs in the App's own event loop."""
+    import os
+
+    from streamview.replay.proxy import Proxy, Routes
+    from streamview.replay.server import EmbeddedServer, bind
+    from streamview.session import Session
+
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise SourceError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    proxy = Proxy(routes, record)
+    server = EmbeddedServer(proxy, host, port, sock=sock)
+    root = f"http://{host}:{sock.getsockname()[1]}"
+    lines = [f"streamview proxy on {root}  ·  " + ("recording to " + os.path.abspath(record) if record else "not recording")]
+    lines += [f"  {line}" for line in Routes.exports(root)]
+    from streamview.tui.app import StreamviewApp
+
+    app = StreamviewApp(Session("proxy"), "\n".join(lines), proxy=proxy, server=server)
+    app.run()
+    return app.return_code or 0
 
 
 def run_plain(player, label: str) -> int:

@@ -157,3 +157,41 @@ class TestItems:
         the citation marker [1] and the sources list; the MCP call's error; the image options, never base64."""
         path = FIXTURES / "responses_items" / f"{name}.sse"
         assert snap_compare(make_app(path, label=path.name, instant=True), terminal_size=(120, 30), run_before=ended)
+
+
+class TestFlowList:
+    def test_flows(self, snap_compare, monkeypatch):
+        """You should see the proxy's flow list: a Chat flow done with its tokens, a Responses flow its client cancelled, and
+        a plain GET; the header says where the proxy listens and what to export."""
+        import time as _time
+
+        from streamview.replay.proxy import Flow, Proxy, Routes
+        from streamview.session import Session, read_session
+        from streamview.tui.app import StreamviewApp
+
+        monkeypatch.setenv("TZ", "UTC")
+        _time.tzset()
+        proxy = Proxy(Routes({"upstream": "http://127.0.0.1:9"}), None)
+        protocols = {p.name: p for p, _ in proxy.routes.table}
+        with open(FIXTURES / "chat" / "tool-calls-parallel.sse", "rb") as fp:
+            chat = read_session(fp)
+        with open(EXAMPLES / "o4-mini-hello.sse", "rb") as fp:
+            resp = read_session(fp)
+        flows = [Flow(1, "POST", "/v1/chat/completions", "http://127.0.0.1:9", protocols["chat"], started=1767225600.0,
+                      model="gpt-4.1", status=200, end="done", ended_at=0.43, session=chat),
+                 Flow(2, "POST", "/v1/responses", "http://127.0.0.1:9", protocols["responses"], started=1767225601.5,
+                      model="o4-mini", status=200, ended_at=1.25, end="client cancelled", session=resp),
+                 Flow(3, "GET", "/v1/models", "http://127.0.0.1:9", None, started=1767225603.0, status=200,
+                      end="done", ended_at=0.01)]
+        proxy.flows.extend(flows)
+        app = StreamviewApp(Session("proxy"), "streamview proxy on http://127.0.0.1:8899  ·  not recording\n"
+                            "  export OPENAI_BASE_URL=http://127.0.0.1:8899/v1", proxy=proxy)
+
+        async def run_before(pilot) -> None:
+            await pilot.pause(0.4)
+
+        try:
+            assert snap_compare(app, terminal_size=(160, 20), run_before=run_before)
+        finally:
+            monkeypatch.delenv("TZ")
+            _time.tzset()

@@ -41,7 +41,8 @@ class StreamviewApp(App[int]):
     # one table: key -> action -> description (key bar, help screen and command palette all read it)
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume the replay"),
-        Binding("n", "step", "Step", id="step", tooltip="Emit one more event (pauses)"),
+        Binding("n", "step", "Step", id="step", tooltip="Emit one more event (pauses); on a proxy flow: the next flow"),
+        Binding("p", "previous_flow", "Prev flow", id="previous-flow", tooltip="The previous flow (proxy)"),
         Binding("plus,equals_sign", "faster", "Faster", id="faster", key_display="+", tooltip="Double the replay speed"),
         Binding("minus", "slower", "Slower", id="slower", key_display="-", tooltip="Halve the replay speed"),
         Binding("e", "end", "End", id="end", tooltip="Jump to the end: emit the rest now and follow it"),
@@ -58,13 +59,22 @@ class StreamviewApp(App[int]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit streamview"),
     ]
 
-    def __init__(self, session: Session | Player, label: str = "") -> None:
-        """``session``: the stream to show (a ``Player`` is wrapped in a session of its own)."""
+    def __init__(self, session: Session | Player, label: str = "", proxy=None, server=None) -> None:
+        """``session``: the stream to show (a ``Player`` is wrapped in a session of its own). ``proxy`` (a
+        ``replay.proxy.Proxy``) and ``server`` (the ``EmbeddedServer`` serving it): the proxy's mode, whose first
+        screen is the flow list; the server runs in this App's event loop, started and stopped with it."""
         super().__init__()
+        self.proxy = proxy
+        self.server = server
+        self.flow = None  # the proxy flow the panes show
         if not isinstance(session, Session):
             session = Session(label, player=session)
         self.model = session
         self.player: Player = session.player
+        if self.player is None and proxy is not None:  # no flow open yet: an empty, finished one
+            from streamview.replay.proxy import Flow, FlowPlayer
+
+            self.player = FlowPlayer(Flow(0, "", "", "", None, end="none"))  # type: ignore[assignment]
         self.label = label or session.source
         self.travel: int | None = None  # the event the message pane is showing the state after
         self.saved_path: str | None = None
@@ -117,7 +127,62 @@ class StreamviewApp(App[int]):
         self.set_interval(FRAME, self.render_frame)
         gc.collect()
         gc.freeze()  # the app as it starts (modules, classes, widgets) lives as long as it does
+        if self.proxy is not None:
+            from .flows import FlowList
+
+            self.push_screen(FlowList(self.label))
+            if self.server is not None:
+                self.run_worker(self._serve_proxy(), group="proxy", exit_on_error=False)
+            return
         self.consume()
+
+    # -- the proxy's flows --------------------------------------------------------------------------------------
+    def open_flow(self, flow) -> None:
+        """Show ``flow`` in the three panes (following it while it is in flight); the flow list goes."""
+        from streamview.replay.proxy import FlowPlayer
+
+        if flow.session is None:
+            self.notify(visible_line(f"flow #{flow.n} is not a stream ({flow.status or '-'}): "
+                                     + (f"its body is {flow.file}" if flow.file else "nothing to show in the panes")),
+                        markup=False)
+            return
+        from .flows import FlowList
+
+        if isinstance(self.screen, FlowList):
+            self.pop_screen()
+        self._opening = True  # leaving time travel, not the flow
+        try:
+            self.action_live()
+        finally:
+            self._opening = False
+        self.flow = flow
+        self.model = flow.session
+        self.player = FlowPlayer(flow)  # type: ignore[assignment]
+        self.label = f"flow #{flow.n} {flow.api} {flow.model}".strip()
+        self.travel = None
+        self._shown = -1
+        self._marks_key = (0, False)
+        self._times.clear()
+        self._times_read = 0
+        self._finished = False
+        self._events.set_session(flow.session)
+        self._message_view.reset()
+        self._response_view.update_from(self.model, force=True)
+        self.consume()
+
+    def _step_flow(self, step: int) -> None:
+        flows = self.proxy.flows if self.proxy is not None else []
+        streams = [f for f in flows if f.session is not None]
+        if self.flow is None or not streams:
+            return
+        at = next((i for i, f in enumerate(streams) if f is self.flow), 0)
+        self.open_flow(streams[max(0, min(len(streams) - 1, at + step))])
+
+    def action_previous_flow(self) -> None:
+        self._step_flow(-1)
+
+    async def _serve_proxy(self) -> None:
+        await self.server.start()
 
     def _theme_changed(self, theme) -> None:
         """A theme switch repaints every pane at once (the rows' cached colours go), and is kept for next time."""
@@ -130,8 +195,12 @@ class StreamviewApp(App[int]):
             bar.call_after_refresh(bar._rebuild)
         settings.save(theme=self.theme)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         gc.unfreeze()  # what this app froze is ordinary garbage again once it has gone (several apps in one process)
+        if self.server is not None:
+            await self.server.stop()
+        if self.proxy is not None:
+            await self.proxy.aclose()
 
     def on_resize(self, event) -> None:
         self._apply_width(event.size.width)
@@ -229,7 +298,12 @@ class StreamviewApp(App[int]):
             self._update_header()
             self._update_timeline()
             self._message_view.update_live(model.state, streaming)
-            extra = {"speed": f"{self.player.speed:g}x"}
+            if self.flow is not None:  # a proxy flow: no replay speed; the request's own body beside the answer
+                from streamview.state import clip
+
+                extra = {"request body": clip(self.flow.request_body, 600)} if self.flow.request_body else {}
+            else:
+                extra = {"speed": f"{self.player.speed:g}x"}
             if self.player.read_error:
                 extra["error"] = self.player.read_error
             self._response_view.update_from(model, extra)
@@ -269,6 +343,9 @@ class StreamviewApp(App[int]):
         self.player.toggle_pause()
 
     def action_step(self) -> None:
+        if self.flow is not None:
+            self._step_flow(1)
+            return
         self.player.step()
 
     def action_faster(self) -> None:
@@ -413,9 +490,17 @@ class StreamviewApp(App[int]):
         self.notify(f"saved {n:,} events to {path}", markup=False)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """A live stream arrives in real time: the replay's speed keys do nothing there, so they are not offered."""
+        """A live stream arrives in real time: the replay's speed keys do nothing there, so they are not offered;
+        a proxy flow has no pause, restart or end either, and `n` / `p` move between flows."""
         if action in ("faster", "slower") and getattr(self, "player", None) is not None and self.player.live is not None:
             return False
+        if getattr(self, "proxy", None) is not None and self.screen_stack and type(self.screen).__name__ == "FlowList":
+            return action in ("help", "quit")  # the flow list has its own keys: the panes' are not offered there
+        flowing = getattr(self, "flow", None) is not None
+        if action in ("toggle_pause", "restart", "end"):
+            return not flowing
+        if action == "previous_flow":
+            return flowing
         return True
 
     def copy_target(self) -> tuple[str, str] | None:
@@ -457,6 +542,10 @@ class StreamviewApp(App[int]):
         if self._close_search():
             return
         if self.travel is None:
+            if self.flow is not None and not getattr(self, "_opening", False) and self.screen is self.screen_stack[0]:
+                from .flows import FlowList
+
+                self.push_screen(FlowList(self.label))  # escape from a flow: back to the list
             return
         self.travel = None
         self.query_one("#right", ContentSwitcher).current = "response"

@@ -104,6 +104,15 @@ class EventList(ScrollView, can_focus=True):
         return i if i < len(self.rows) and self.rows[i] == index else None
 
     # -- the model side ----------------------------------------------------------------------------------------
+    def set_session(self, session) -> None:
+        """Show another stream (the proxy's flows): its events, from the top, with no filter."""
+        self.session = session
+        self.marks = session.marks
+        self.rows = None
+        self.filter_name = "all"
+        self._keep = None
+        self.set_events(session.events)
+
     def set_events(self, events: list[StreamEvent]) -> None:
         self.events = events
         self.count = 0

@@ -1,0 +1,82 @@
+"""The proxy's flow list (tui/flows.py) with the proxy's server in the App's own event loop: rows appear as
+requests start and fill in live; Enter opens a flow in the three panes, Escape returns to the list, `n` / `p`
+move between flows, `/` filters, `t` / `d` sort. Real loopback sockets: an upstream (``streamview serve``), the
+proxy, an httpx client in the same loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from streamview.replay.proxy import Proxy, Routes
+from streamview.replay.serve import serve_in_thread
+from streamview.replay.server import EmbeddedServer, bind
+from streamview.session import Session
+from streamview.tui.app import StreamviewApp
+from streamview.tui.flows import FlowList
+from streamview.widgets.message_view import MessageView
+from tests.conftest import screen_text, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAT = ROOT / "tests" / "fixtures" / "chat" / "tool-calls-parallel.sse"
+RESPONSES = ROOT / "streamview" / "examples" / "o4-mini-hello.sse"
+
+
+def _app(upstream: str, tmp_path) -> tuple[StreamviewApp, str]:
+    proxy = Proxy(Routes({"upstream": upstream}), str(tmp_path / "rec"))
+    sock = bind("127.0.0.1", 0)
+    root = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = EmbeddedServer(proxy, "127.0.0.1", 0, sock=sock)
+    return StreamviewApp(Session("proxy"), f"streamview proxy on {root}", proxy=proxy, server=server), root
+
+
+async def _stream(client: httpx.AsyncClient, url: str, body: dict) -> bytes:
+    async with client.stream("POST", url, json=body) as r:
+        return b"".join([c async for c in r.aiter_raw()])
+
+
+async def test_flows_appear_open_in_the_panes_and_escape_returns_to_the_list(tmp_path):
+    up_chat, chat_base = serve_in_thread(str(CHAT), speed=20.0)
+    up_resp, resp_base = serve_in_thread(str(RESPONSES), speed=20.0)
+    try:
+        # one upstream for both routes is what --upstream does; here each fixture has its own server, so the two
+        # requests go to the two servers by giving the Responses one as the default and the Chat one by port
+        app, root = _app(chat_base.removesuffix("/v1"), tmp_path)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_until(pilot, lambda: app.server.server.started)
+            assert isinstance(app.screen, FlowList)
+            async with httpx.AsyncClient(timeout=20) as client:
+                body = await _stream(client, root + "/v1/chat/completions", {"model": "gpt-4.1", "stream": True})
+                assert b"[DONE]" in body
+                table = app.screen.query_one("#flows")
+                await wait_until(pilot, lambda: table.row_count == 1 and app.proxy.flows[0].end == "done"
+                                 and " done " in screen_text(app))  # (the rows are refreshed 4 times a second)
+                text = screen_text(app)
+                assert "gpt-4.1" in text and "POST /v1/chat/completions" in text and "200" in text and "done" in text
+                assert "112 / 41" in text  # tokens in / out
+                app.proxy.routes.default = resp_base.removesuffix("/v1")  # the next request to the other server
+                app.proxy.routes.table = [(p, resp_base.removesuffix("/v1")) for p, _ in app.proxy.routes.table]
+                await _stream(client, root + "/v1/responses", {"model": "o4-mini", "stream": True})
+                await wait_until(pilot, lambda: table.row_count == 2 and app.proxy.flows[1].end == "done")
+            await pilot.press("enter")  # the first row: the Chat flow
+            await wait_until(pilot, lambda: not isinstance(app.screen, FlowList) and app.model is app.proxy.flows[0].session)
+            shown = "".join(app.query_one(MessageView)._pieces)
+            assert "get_weather" in shown
+            await pilot.press("n")  # the next flow: the Responses one
+            await wait_until(pilot, lambda: app.model is app.proxy.flows[1].session)
+            await wait_until(pilot, lambda: "Hello there!" in "".join(app.query_one(MessageView)._pieces))
+            await pilot.press("p")
+            await wait_until(pilot, lambda: app.model is app.proxy.flows[0].session)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, FlowList))
+            await pilot.press("slash", *"respon")
+            await wait_until(pilot, lambda: app.screen.query_one("#flows").row_count == 1)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen.query_one("#flows").row_count == 2)
+            await pilot.press("d")
+            await pilot.pause(0.1)
+            assert app.screen.sort == "duration"
+    finally:
+        up_chat.shutdown()
+        up_resp.shutdown()

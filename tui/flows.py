@@ -1,0 +1,140 @@
+"""The proxy's first screen: one row per request through it, as it starts, filled in live. Enter opens a flow in
+the three panes (following it while it is in flight); ``/`` filters by text (API, model, path, status, how it
+ended); ``t`` and ``d`` sort by start time or duration."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
+
+from streamview.replay.proxy import Flow
+from streamview.sanitize import visible_line
+
+from .keybar import KeyBar
+
+COLUMNS = ("#", "time", "API", "model", "request", "status", "TTFT", "duration", "events", "tokens in/out", "end",
+           "anomalies")
+TICK = 0.25  # seconds between looks at the flows
+
+
+def flow_row(flow: Flow) -> tuple[str, ...]:
+    usage = flow.usage
+    if usage:
+        tokens = f"{usage[0] if usage[0] is not None else '–'} / {usage[1] if usage[1] is not None else '–'}"
+    elif flow.session is not None and flow.end:
+        tokens = "– (no usage sent)"  # never a 0: the stream carried none (its protocol's hint is in the pane)
+    else:
+        tokens = "–"
+    return (str(flow.n), time.strftime("%H:%M:%S", time.localtime(flow.started)), flow.api or "http",
+            visible_line(flow.model or "-"), visible_line(f"{flow.method} {flow.path}"),
+            str(flow.status) if flow.status is not None else "…",
+            f"{flow.ttft:.2f}s" if flow.ttft is not None else "–",
+            f"{flow.duration:.2f}s" if flow.duration is not None else f"{flow.elapsed():.1f}s…",
+            str(flow.events), tokens, flow.end or "in flight", str(flow.anomalies) if flow.anomalies else "")
+
+
+class FlowList(Screen):
+    """The flow list over the proxy's flows (``app.proxy.flows``): the screen owns filter and sort."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="open-flow", tooltip="Open the flow in the three panes"),
+        Binding("slash", "filter", "Filter", id="filter-flows", key_display="/", tooltip="Filter flows by text"),
+        Binding("t", "sort('time')", "By time", id="sort-time", tooltip="Sort by start time"),
+        Binding("d", "sort('duration')", "By duration", id="sort-duration", tooltip="Sort by duration, longest first"),
+        Binding("escape", "clear_filter", "Clear", id="clear-filter", show=False, tooltip="Close the filter"),
+        Binding("question_mark,f1", "app.help", "Help", id="flows-help", key_display="?", tooltip="Keys and what they do"),
+        Binding("q", "app.quit", "Quit", id="flows-quit", tooltip="Quit streamview"),
+    ]
+
+    def __init__(self, header: str) -> None:
+        super().__init__()
+        self.header = header
+        self.query_text = ""
+        self.sort = "time"
+        self._shown: list[tuple] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(self.header), id="flows-header", markup=False)
+        table: DataTable = DataTable(id="flows", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Input(placeholder="filter flows: text in the API, model, path, status or end (escape: clear)",
+                    id="flow-filter")
+        yield KeyBar(id="flow-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#flow-filter").display = False
+        self.set_interval(TICK, self.refresh_rows)
+        self.refresh_rows()
+        self.query_one(DataTable).focus()
+
+    def flows(self) -> list[Flow]:
+        flows = list(self.app.proxy.flows)  # type: ignore[attr-defined]
+        q = self.query_text.lower()
+        if q:
+            flows = [f for f in flows if q in " ".join(flow_row(f)).lower()]
+        if self.sort == "duration":
+            flows.sort(key=lambda f: -(f.duration if f.duration is not None else f.elapsed()))
+        return flows
+
+    def refresh_rows(self) -> None:
+        table = self.query_one(DataTable)
+        rows = [(str(f.n), flow_row(f)) for f in self.flows()]
+        if rows == self._shown:
+            return
+        keep = None
+        if table.row_count and table.cursor_row is not None and table.cursor_row < table.row_count:
+            keep = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        self._shown = rows
+        table.clear()
+        for key, row in rows:
+            table.add_row(*row, key=key)
+        if keep is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(keep))
+            except Exception:  # the row is filtered out now
+                pass
+
+    def selected(self) -> Flow | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return next((f for f in self.app.proxy.flows if str(f.n) == key), None)  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        flow = self.selected()
+        if flow is not None:
+            self.app.open_flow(flow)  # type: ignore[attr-defined]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_sort(self, by: str) -> None:
+        self.sort = by
+        self.refresh_rows()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#flow-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#flow-filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_text = ""
+        self.refresh_rows()
+        self.query_one(DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self.refresh_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
