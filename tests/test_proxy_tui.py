@@ -70,12 +70,18 @@ async def test_flows_appear_open_in_the_panes_and_escape_returns_to_the_list(tmp
             await wait_until(pilot, lambda: app.model is app.proxy.flows[0].session)
             await pilot.press("escape")
             await wait_until(pilot, lambda: isinstance(app.screen, FlowList))
+            assert "streamview proxy on http://127.0.0.1:" in screen_text(app)  # the header: where to point clients
             await pilot.press("slash", *"respon")
             await wait_until(pilot, lambda: app.screen.query_one("#flows").row_count == 1)
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen.query_one("#flows").row_count == 2)
             await pilot.press("d")
             await pilot.pause(0.1)
+            assert app.screen.sort == "duration"
+            await pilot.press("enter")  # the list keeps its sort across a flow and back
+            await wait_until(pilot, lambda: not isinstance(app.screen, FlowList))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, FlowList))
             assert app.screen.sort == "duration"
     finally:
         up_chat.shutdown()

@@ -130,7 +130,8 @@ class StreamviewApp(App[int]):
         if self.proxy is not None:
             from .flows import FlowList
 
-            self.push_screen(FlowList(self.label))
+            self.install_screen(FlowList(self.label), name="flows")  # one list: its filter and sort stay
+            self.push_screen("flows")
             if self.server is not None:
                 self.run_worker(self._serve_proxy(), group="proxy", exit_on_error=False)
             return
@@ -543,9 +544,7 @@ class StreamviewApp(App[int]):
             return
         if self.travel is None:
             if self.flow is not None and not getattr(self, "_opening", False) and self.screen is self.screen_stack[0]:
-                from .flows import FlowList
-
-                self.push_screen(FlowList(self.label))  # escape from a flow: back to the list
+                self.push_screen("flows")  # escape from a flow: back to the list
             return
         self.travel = None
         self.query_one("#right", ContentSwitcher).current = "response"
