@@ -569,3 +569,73 @@ class FlowPlayer:
     def slower(self) -> None: ...
     def to_end(self) -> None: ...
     def restart(self) -> None: ...
+
+
+class RecordedFlows:
+    """A folder the proxy recorded, read back (``streamview replay DIR``): its flows, each with the Session its
+    transcript folds to, for the flow list."""
+
+    routes = None
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.flows: list[Flow] = load_flows(folder)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def load_flows(folder: str) -> list[Flow]:
+    """The flows of a recorded folder, from its ``flows.jsonl`` index (one line per flow), each streamed flow's
+    transcript read into a finished Session. A line that cannot be read is skipped; a transcript that is gone
+    leaves its flow without a session (its row still shows)."""
+    from streamview.protocols import get
+
+    flows: list[Flow] = []
+    with open(os.path.join(folder, "flows.jsonl"), encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(e, dict) or not isinstance(e.get("n"), int):
+                continue
+            try:
+                proto = get(e["api"]) if e.get("api") else None
+            except ValueError:
+                proto = None
+            flow = Flow(e["n"], str(e.get("method") or ""), str(e.get("path") or ""), str(e.get("upstream") or ""),
+                        proto, started=float(e.get("started") or 0), model=str(e.get("model") or ""),
+                        stream=e.get("stream"), status=e.get("status"), ended_at=e.get("duration"),
+                        end=str(e.get("end") or INTERRUPTED), error=str(e.get("error") or ""),
+                        file=str(e.get("file") or ""))
+            path = os.path.join(folder, flow.file) if flow.file else ""
+            if path and path.endswith((".sse", ".ndjson")) and os.path.isfile(path):
+                flow.session = _read_flow(path, flow)
+                flow.request_body = flow.session.meta.request_body
+            flows.append(flow)
+    return sorted(flows, key=lambda f: f.n)
+
+
+def _read_flow(path: str, flow: Flow) -> Session:
+    """A flow's transcript read into a Session that keeps its events (the panes show them)."""
+    from streamview.source import SourceError, framing_of, iter_chunks
+
+    reader = EventReader(framing=framing_of(flow.api or None) if flow.api else "auto")
+    session = Session(f"flow {flow.n}", protocol=flow.api or None, framing=lambda: reader.framing)
+    with open(path, "rb") as fp:
+        try:
+            for chunk in iter_chunks(fp):
+                for ev in reader.feed(chunk):
+                    session.add(ev)
+        except SourceError as exc:
+            session.read_error = str(exc)
+        for ev in reader.finish():
+            session.add(ev)
+    session.meta = reader.meta
+    session.finish()
+    return session
+
+
+def is_recorded_folder(path: str) -> bool:
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "flows.jsonl"))

@@ -261,6 +261,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from streamview.replay.proxy import is_recorded_folder
+
+    if is_recorded_folder(args.file):  # a folder the proxy recorded: its flows, as the flow list shows them
+        return _replay_flows(args)
     fp = open_transcript(args.file)
     label = getattr(args, "label", None) or ("stdin" if args.file == "-" else args.file)
     from streamview.replay.player import Player
@@ -361,6 +365,24 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         raise SourceError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         return 130
+
+
+def _replay_flows(args: argparse.Namespace) -> int:
+    from streamview.replay.proxy import RecordedFlows
+    from streamview.sanitize import visible_line
+
+    recorded = RecordedFlows(args.file)
+    if args.plain or not sys.stdout.isatty():
+        for flow in recorded.flows:
+            print(visible_line(flow.line()))
+        return 0
+    from streamview.session import Session
+    from streamview.tui.app import StreamviewApp
+
+    app = StreamviewApp(Session("flows"), f"streamview: {len(recorded.flows):,} flows recorded in {args.file}",
+                        proxy=recorded)
+    app.run()
+    return app.return_code or 0
 
 
 def _proxy_ui(routes, host: str, port: int, record: str | None) -> int:

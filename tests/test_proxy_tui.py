@@ -86,3 +86,38 @@ async def test_flows_appear_open_in_the_panes_and_escape_returns_to_the_list(tmp
     finally:
         up_chat.shutdown()
         up_resp.shutdown()
+
+
+async def test_a_recorded_folder_replays_as_the_same_flow_list(tmp_path):
+    import subprocess
+    import sys
+
+    from streamview.replay.proxy import RecordedFlows
+
+    up, base = serve_in_thread(str(CHAT), speed=20.0)
+    try:
+        app, root = _app(base.removesuffix("/v1"), tmp_path)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_until(pilot, lambda: app.server.server.started)
+            async with httpx.AsyncClient(timeout=20) as client:
+                for model in ("gpt-4.1", "gpt-4.1-mini"):
+                    await _stream(client, root + "/v1/chat/completions", {"model": model, "stream": True})
+            await wait_until(pilot, lambda: len(app.proxy.flows) == 2 and all(f.end for f in app.proxy.flows))
+            live = list(app.proxy.flows)
+    finally:
+        up.shutdown()
+    recorded = RecordedFlows(str(tmp_path / "rec"))
+    assert [(f.n, f.model, f.status, f.end, f.file) for f in recorded.flows] == \
+        [(f.n, f.model, f.status, f.end, f.file) for f in live]
+    assert [f.session.state.final() for f in recorded.flows] == [f.session.state.final() for f in live]
+    assert recorded.flows[0].request_body == live[0].request_body
+    lines = subprocess.run([sys.executable, "-m", "streamview", "replay", str(tmp_path / "rec")], capture_output=True,
+                           text=True, cwd=ROOT, timeout=60).stdout.splitlines()
+    assert len(lines) == 2 and "gpt-4.1-mini" in lines[1] and "112 in / 41 out" in lines[1]
+    replayed = StreamviewApp(Session("flows"), "recorded", proxy=recorded)
+    async with replayed.run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(replayed.screen, FlowList)
+                         and replayed.screen.query_one("#flows").row_count == 2)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: replayed.model is recorded.flows[0].session)
+        await wait_until(pilot, lambda: "get_weather" in "".join(replayed.query_one(MessageView)._pieces))
