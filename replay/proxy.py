@@ -619,22 +619,10 @@ def load_flows(folder: str) -> list[Flow]:
 
 def _read_flow(path: str, flow: Flow) -> Session:
     """A flow's transcript read into a Session that keeps its events (the panes show them)."""
-    from streamview.source import SourceError, framing_of, iter_chunks
+    from streamview.session import read_session
 
-    reader = EventReader(framing=framing_of(flow.api or None) if flow.api else "auto")
-    session = Session(f"flow {flow.n}", protocol=flow.api or None, framing=lambda: reader.framing)
     with open(path, "rb") as fp:
-        try:
-            for chunk in iter_chunks(fp):
-                for ev in reader.feed(chunk):
-                    session.add(ev)
-        except SourceError as exc:
-            session.read_error = str(exc)
-        for ev in reader.finish():
-            session.add(ev)
-    session.meta = reader.meta
-    session.finish()
-    return session
+        return read_session(fp, flow.api or None, keep=True, source=f"flow {flow.n}")
 
 
 def is_recorded_folder(path: str) -> bool:

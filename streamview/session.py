@@ -310,14 +310,14 @@ class Session:
         return (self.count - 1) / (last - first)
 
 
-def read_session(fp, protocol: str | None = None, *, check: bool = True) -> Session:
+def read_session(fp, protocol: str | None = None, *, check: bool = True, keep: bool = False, source: str = "") -> Session:
     """Headless: a transcript decoded, sniffed, assembled (and checked) as it is read, keeping no list of events
-    (``print`` and ``check``). A read that fails part way (a cut-off gzip file) keeps what was read before it and
-    says why in ``read_error``."""
+    (``print`` and ``check``; ``keep``: the events too, for panes that show them). A read that fails part way (a
+    cut-off gzip file) keeps what was read before it and says why in ``read_error``."""
     from .source import EventReader, SourceError, framing_of, iter_chunks
 
     reader = EventReader(framing=framing_of(protocol))
-    session = Session(protocol=protocol, keep=False, check=check, framing=lambda: reader.framing)
+    session = Session(source, protocol=protocol, keep=keep, check=check, framing=lambda: reader.framing)
     with fp:
         try:
             for chunk in iter_chunks(fp):
