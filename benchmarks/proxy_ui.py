@@ -39,9 +39,9 @@ CLIENTS = """
 import asyncio, json, sys
 sys.path.insert(0, {here!r})
 import proxy as bench
-direct = asyncio.run(bench.concurrent({direct!r}, {n}))
+direct = asyncio.run(bench.concurrent_streams({direct!r}, {n}))
 print("via", flush=True)
-via = asyncio.run(bench.concurrent({via!r}, {n}))
+via = asyncio.run(bench.concurrent_streams({via!r}, {n}))
 print(json.dumps({{"direct": direct, "via": via}}), flush=True)
 """
 
@@ -100,14 +100,25 @@ async def measure(args, upstream) -> int:
                 key = "up" if key == "down" else "down"
             await asyncio.sleep(0.02)
         result = json.loads(await reading)
-    direct, via = result["direct"], result["via"]
+    direct_streams, via_streams = result["direct"], result["via"]
+    direct = [x for stream in direct_streams for x in stream]
+    via = [x for stream in via_streams for x in stream]
     print(f"{args.concurrent} concurrent streams of {args.events} chunks, {args.interval * 1000:g} ms apart, the UI "
           f"running (flow list, 200x50); recording to {record}")
     print(f"direct (baseline)   p50 {statistics.median(direct):7.3f} ms  p99 {pct(direct, 99):7.3f} ms")
     print(f"through the proxy   p50 {statistics.median(via):7.3f} ms  p99 {pct(via, 99):7.3f} ms  max {max(via):7.3f} ms")
     added = pct(via, 99) - pct(direct, 99)
     print(f"added               p50 {statistics.median(via) - statistics.median(direct):7.3f} ms  p99 {added:7.3f} ms "
-          f"(target under 10 ms) {'MET' if added < 10 else 'NOT MET'}")
+          f"(target under 10 ms, every chunk) {'MET' if added < 10 else 'NOT MET'}")
+    # the streams start together: each first chunk waits while the proxy sets up the other flows (parse, connect
+    # upstream, the session and its recording); the rest is the steady per-chunk cost
+    first = [s[0] for s in via_streams if s]
+    rest = [x for s in via_streams for x in s[1:]]
+    rest_direct = [x for s in direct_streams for x in s[1:]]
+    print(f"  first chunk of each stream   p50 {statistics.median(first):7.3f} ms  max {max(first):7.3f} ms "
+          f"(direct: max {max(s[0] for s in direct_streams if s):.3f} ms)")
+    print(f"  every later chunk            added p99 {pct(rest, 99) - pct(rest_direct, 99):7.3f} ms  "
+          f"(through the proxy p99 {pct(rest, 99):.3f}, max {max(rest):.3f} ms)")
     if waits:
         p95 = pct(waits, 95)
         print(f"key wait in the flow list: {len(waits)} presses, p50 {statistics.median(waits):.1f} ms, p95 {p95:.1f} ms, "

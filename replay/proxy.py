@@ -30,6 +30,7 @@ import json
 import os
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -193,6 +194,14 @@ class Flow:
     file: str = ""
     session: Session | None = None
     body: bytearray = field(default_factory=bytearray)  # a plain (not streamed) response, decoded, up to PLAIN_LIMIT
+    # decoded chunks forwarded and not folded yet, each with its arrival time (``Proxy._fold``), and the arrival
+    # time of the chunk being folded (the clock its events are stamped with)
+    pending: list = field(default_factory=list)
+    arrived: float = 0.0
+    framing: str | None = None  # a streamed response's ("sse", "ndjson"); None: a plain one (or none yet)
+    opening: tuple | None = None  # (url, response headers) until its session is made (``Proxy._open``)
+    reader: EventReader | None = None  # what the decoded body is read with
+    recorder: Recorder | None = None
 
     def elapsed(self) -> float:
         return round(time.monotonic() - self.t0, 4)
@@ -254,6 +263,7 @@ class Flow:
 
 
 PLAIN_LIMIT = 1 << 20  # bytes of a plain response body kept for the viewer (the client always gets all of it)
+FOLD_SLICE = 0.002  # seconds of folding at a go before the loop's I/O is let in (``Proxy._fold_some``)
 
 
 class Proxy:
@@ -261,12 +271,21 @@ class Proxy:
     ends; ``record``: the folder each flow's transcript and the ``flows.jsonl`` index go to (None: memory only)."""
 
     def __init__(self, routes: Routes, record: str | None = None,
-                 on_flow: Callable[[Flow, str], None] | None = None) -> None:
+                 on_flow: Callable[[Flow, str], None] | None = None, keep: bool = True) -> None:
+        """``keep``: the flows stay, each session with its events, for a viewer (the flow list); False (headless):
+        a session keeps only what it folds to, and a flow is let go once it has ended and ``on_flow`` has seen it,
+        so that a proxy left running in CI holds only the flows in flight."""
         self.routes = routes
         self.record = record
         self.on_flow = on_flow or (lambda flow, what: None)
+        self.keep = keep
         self.flows: list[Flow] = []
+        self.started = 0  # flows started, in all (the next one's number is one more)
+        self.events = 0  # events folded into the flows, in all
         self._client: Any = None
+        self._index: Any = None  # flows.jsonl, open while the proxy runs
+        self._folding: deque[Flow] = deque()  # flows with chunks not folded yet, in the order they came
+        self._folder: asyncio.Task | None = None
         if record:
             os.makedirs(record, exist_ok=True)
 
@@ -281,10 +300,37 @@ class Proxy:
             self._client.headers.clear()  # its own Accept, Accept-Encoding, Connection, User-Agent: none
         return self._client
 
+    async def start(self) -> None:
+        """Make the upstream client before the first request: its TLS context (the CA bundle read and parsed) takes
+        tens of milliseconds, in a thread here rather than in the event loop while the first streams flow. The
+        routed protocols' modules are imported now too, not by the first flow of each."""
+        await asyncio.to_thread(self._warm)
+        for proto, _ in self.routes.table:
+            Session("", None, proto.name)
+
+    def _warm(self) -> None:
+        self.client()
+        import importlib
+
+        # what httpcore's async path imports at its first request (anyio loads these lazily: 20 ms of imports)
+        for name in ("anyio._backends._asyncio", "anyio._core._sockets", "anyio._core._synchronization",
+                     "anyio.streams.memory", "anyio.streams.stapled", "anyio.streams.tls"):
+            try:
+                importlib.import_module(name)
+            except ImportError:  # another anyio: only the first request is slower
+                pass
+
     async def aclose(self) -> None:
+        while self._folding:  # nothing received is left unfolded (or unrecorded)
+            self._fold(self._folding.popleft())
+        if self._folder is not None:
+            self._folder.cancel()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     # -- ASGI ----------------------------------------------------------------------------------------------------
     async def __call__(self, scope: dict, receive, send) -> None:
@@ -294,7 +340,8 @@ class Proxy:
         query = scope.get("query_string") or b""
         target = raw_path.decode("latin-1") + (("?" + query.decode("latin-1")) if query else "")
         proto, upstream = self.routes.route(scope["path"])
-        flow = Flow(len(self.flows) + 1, scope["method"], redact_url(target), upstream, proto)
+        self.started += 1
+        flow = Flow(self.started, scope["method"], redact_url(target), upstream, proto)
         self.flows.append(flow)
         headers = [(k, v) for k, v in scope["headers"]]
         if any(k.lower() == b"upgrade" and b"websocket" in v.lower() for k, v in headers):
@@ -320,6 +367,7 @@ class Proxy:
             done, _ = await asyncio.wait({stream, watch}, return_when=asyncio.FIRST_COMPLETED)
             if stream not in done:  # the client went away first: close the upstream request
                 # (an SDK closes its connection once the stream's terminal event is read: that flow is done)
+                self._fold(flow)
                 ended = flow.session is not None and flow.session.state.terminal_event is not None
                 flow_end = DONE if ended else CANCELLED
                 flow.ending = flow_end
@@ -386,65 +434,104 @@ class Proxy:
             flow.status = 502
             self._end(flow, UNREACHABLE, _fault(exc))
             return
-        recorder = None
-        reader: EventReader | None = None
         try:
             flow.status = response.status_code
             out_headers = strip_hop_by_hop(list(response.headers.raw))
             await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
-            text_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
-            meta = TranscriptMeta(recorded=True, request=f"{flow.method} {redact_url(url)}",
-                                  request_body=flow.request_body, status=response.status_code,
-                                  headers=public_headers(text_headers))
             framing = framing_of_type(response.headers.get("content-type", ""))
             decoder = Decoder(response.headers.get("content-encoding", ""))
             if flow.stream is None:
                 flow.stream = framing is not None  # the request did not say: the answer does
-            if framing is not None:
-                recorder = self._recorder(flow, meta, framing)
-                reader = EventReader(clock=flow.elapsed, on_frame=recorder.on_frame if recorder else None,
-                                     framing=framing)
-                flow.session = Session(f"flow {flow.n}", meta, flow.api or None, framing=framing)
+            if framing is not None:  # its session, reader and recorder are made when it is first folded (_open)
+                flow.framing = framing
+                flow.opening = (url, list(response.headers.raw))
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if flow.first_byte is None:
                     flow.first_byte = flow.elapsed()
                 flow.bytes += len(chunk)
-                self._take(flow, reader, decoder.feed(chunk))
+                self._take(flow, decoder.feed(chunk))
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self._take(flow, reader, _flush(decoder))
-            self._finish(flow, reader, DONE, decoder.error)
+            self._take(flow, _flush(decoder))
+            self._finish(flow, DONE, decoder.error)
         except (httpx.HTTPError, OSError) as exc:
-            self._finish(flow, reader, UPSTREAM_ERROR, _fault(exc))
+            self._finish(flow, UPSTREAM_ERROR, _fault(exc))
             raise  # after the response started: uvicorn aborts the connection, the client sees it cut
         except asyncio.CancelledError:
-            self._finish(flow, reader, flow.ending or CANCELLED, "")
+            self._finish(flow, flow.ending or CANCELLED, "")
             raise
         finally:
             await response.aclose()
-            if recorder is not None:
-                recorder.close()
+            if flow.recorder is not None:
+                flow.recorder.close()
 
-    def _take(self, flow: Flow, reader: EventReader | None, data: bytes) -> None:
+    def _take(self, flow: Flow, data: bytes) -> None:
+        """A chunk the client has been sent, decoded: folded into the flow (and recorded) just after, off the
+        forwarding path, so that the chunks of other flows that arrived with it are forwarded first."""
         if not data:
             return
-        if reader is None:
+        if flow.framing is None:
             if len(flow.body) < PLAIN_LIMIT:
                 flow.body += data[: PLAIN_LIMIT - len(flow.body)]
             return
-        events = reader.feed(data)
-        if events and flow.session is not None:
+        flow.pending.append((flow.elapsed(), data))
+        if len(flow.pending) == 1:
+            self._folding.append(flow)
+            if self._folder is None or self._folder.done():
+                self._folder = asyncio.get_running_loop().create_task(self._fold_some())
+
+    async def _fold_some(self) -> None:
+        """Fold the flows that have chunks waiting, a slice of time at a go, the loop's I/O let in between: 50
+        flows starting at once (each one's session made and its transcript opened) would otherwise hold every
+        stream's next chunk for tens of milliseconds."""
+        folding = self._folding
+        while folding:
+            until = time.perf_counter() + FOLD_SLICE
+            while folding and time.perf_counter() < until:
+                self._fold(folding.popleft())
+            await asyncio.sleep(0)
+
+    def _open(self, flow: Flow) -> None:
+        """A streamed flow's session, the reader of its decoded body and its recorder (the transcript's header
+        written), made once, at its first fold: the response's first chunk has been forwarded by then."""
+        url, raw = flow.opening
+        flow.opening = None
+        text_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+        meta = TranscriptMeta(recorded=True, request=f"{flow.method} {redact_url(url)}",
+                              request_body=flow.request_body, status=flow.status, headers=public_headers(text_headers))
+        recorder = flow.recorder = self._recorder(flow, meta, flow.framing)
+        flow.reader = EventReader(clock=lambda: flow.arrived, on_frame=recorder.on_frame if recorder else None,
+                                  framing=flow.framing)
+        flow.session = Session(f"flow {flow.n}", meta, flow.api or None, framing=flow.framing, keep=self.keep)
+
+    def _fold(self, flow: Flow) -> None:
+        """Fold the flow's pending chunks into its session, each event stamped with its chunk's arrival time."""
+        pending, flow.pending = flow.pending, []
+        if flow.opening is not None:
+            self._open(flow)
+        reader, session = flow.reader, flow.session
+        if not pending or reader is None or session is None:
+            return
+        added = 0
+        for flow.arrived, data in pending:
+            events = reader.feed(data)
             for ev in events:
-                flow.session.add(ev)
+                session.add(ev)
+            added += len(events)
+        if added:
+            self.events += added
             self.on_flow(flow, UPDATED)
 
-    def _finish(self, flow: Flow, reader: EventReader | None, end: str, error: str) -> None:
+    def _finish(self, flow: Flow, end: str, error: str) -> None:
         if flow.end:
             return
-        if reader is not None and flow.session is not None:
-            for ev in reader.finish():
-                flow.session.add(ev)
-            flow.session.finish()
+        if flow.framing is not None:
+            self._fold(flow)
+            if flow.reader is not None and flow.session is not None:
+                flow.arrived = flow.elapsed()
+                for ev in flow.reader.finish():
+                    flow.session.add(ev)
+                flow.session.finish()
         elif self.record:
             self._write_plain(flow)
         self._end(flow, end, error)
@@ -458,9 +545,13 @@ class Proxy:
         if flow.session is not None and not flow.session.finished:
             flow.session.finish()
         if self.record:
-            with open(os.path.join(self.record, "flows.jsonl"), "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(flow.index_entry(), ensure_ascii=False) + "\n")
+            if self._index is None:
+                self._index = open(os.path.join(self.record, "flows.jsonl"), "a", encoding="utf-8")
+            self._index.write(json.dumps(flow.index_entry(), ensure_ascii=False) + "\n")
+            self._index.flush()  # a killed proxy loses no line
         self.on_flow(flow, ENDED)
+        if not self.keep:
+            self.flows.remove(flow)
 
     # -- recording -----------------------------------------------------------------------------------------------
     def _name(self, flow: Flow, ext: str) -> str:
@@ -511,9 +602,16 @@ async def run_headless(routes: Routes, host: str, port: int, record: str | None,
             out.write(visible_line(flow.line()) + "\n")
             out.flush()
 
-    proxy = Proxy(routes, record, on_flow)
+    proxy = Proxy(routes, record, on_flow, keep=False)
     server = EmbeddedServer(proxy, host, port)
+    await proxy.start()
     await server.start()
+    import gc
+
+    # what is alive now (modules, classes, the server) lives as long as the proxy: frozen, so that the collector's
+    # full passes walk only the flows' objects (a full pass over it all held every stream for 20 ms and more)
+    gc.collect()
+    gc.freeze()
     say(f"streamview proxy: listening on {server.root}; point your application at it:")
     for line in Routes.exports(server.root):
         say(f"  {line}")
@@ -576,6 +674,7 @@ class RecordedFlows:
     transcript folds to, for the flow list."""
 
     routes = None
+    events = 0  # none arrive: the flows were read before the App started
 
     def __init__(self, folder: str) -> None:
         self.folder = folder

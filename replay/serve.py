@@ -87,21 +87,40 @@ def sniff_framed(fp: BinaryIO) -> tuple[Protocol, str]:
     return sniffer.finish(), reader.framing or DEFAULT
 
 
-def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0, protocol: str | None = None,
-                log: Callable[[str], None] | None = None) -> ThreadedServer:
-    """The server (bound, not yet serving: ``serve_forever``). ``log``: called with one line per request (time,
+class Served:
+    """One transcript a server answers with: its protocol, framing and route."""
+
+    def __init__(self, path: str, protocol: str | None) -> None:
+        self.path = path
+        self.opener = transcript_opener(path)
+        refuse_unreadable(path, self.opener(), protocol)
+        if protocol:
+            self.proto, self.framing = get(protocol), framing_of(protocol)
+        else:
+            self.proto, self.framing = sniff_framed(self.opener())
+        self.known = protocol or (self.proto.name if self.proto.serve is not None else None)
+        self.route = route_of(self.proto)
+        self.answers = self.route.describe_paths()
+        self.media_type = FRAMINGS[self.framing].media_type.encode()
+
+
+def make_server(path: str | list[str], host: str = "127.0.0.1", port: int = 0, speed: float = 1.0,
+                protocol: str | None = None, log: Callable[[str], None] | None = None) -> ThreadedServer:
+    """The server (bound, not yet serving: ``serve_forever``). ``path``: a transcript, or several of different
+    protocols, each answering on its own route (a request goes to the first whose route matches it; a transcript
+    of no known protocol answers any route the others do not). ``log``: called with one line per request (time,
     method, path, status, events sent, how it ended); never with a header (they may hold keys), and a ``key=`` in
     the path is redacted."""
-    opener = transcript_opener(path)
-    refuse_unreadable(path, opener(), protocol)
-    if protocol:
-        proto, framing = get(protocol), framing_of(protocol)
-    else:
-        proto, framing = sniff_framed(opener())
-    known = protocol or (proto.name if proto.serve is not None else None)
-    route = route_of(proto)
-    answers = route.describe_paths()
-    media_type = FRAMINGS[framing].media_type.encode()
+    served = [Served(p, protocol) for p in ([path] if isinstance(path, str) else path)]
+    names: dict[str, str] = {}
+    for t in served:
+        if (t.known or "") in names:
+            raise SourceError(f"{names[t.known]} and {t.path} are both {t.proto.title} transcripts: serve answers "
+                              "each route with one transcript")
+        names[t.known or ""] = t.path
+    order = [t for t in served if t.known] + [t for t in served if not t.known]
+    answers = " or ".join(t.answers for t in served)
+    described = ", ".join(f"{t.answers} ({t.proto.title} transcript)" for t in served)
 
     def say(method: str, target: str, status: int, how: str) -> None:
         if log is not None:
@@ -126,14 +145,16 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 *_own_headers(), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
 
+        t = next((t for t in order if t.route.matches(target) or t.route.matches(scope["path"])), None)
+        route = (t or served[0]).route  # an error in the shape the caller's SDK reads
         if method != "POST":
             await json_answer(405, route.error_body(f"use {answers}", 405))
             return
-        if not (route.matches(target) or route.matches(scope["path"])):
-            await json_answer(404, route.error_body(f"no route {redact_url(target)}: this server answers {answers} ({proto.title} transcript)", 404))
+        if t is None:
+            await json_answer(404, route.error_body(f"no route {redact_url(target)}: this server answers {described}", 404))
             return
         await send({"type": "http.response.start", "status": 200, "headers": [
-            *_own_headers(), (b"content-type", media_type), (b"cache-control", b"no-cache"),
+            *_own_headers(), (b"content-type", t.media_type), (b"cache-control", b"no-cache"),
             (route.request_id_header.encode(), f"req_streamview_serve_{int(time.time() * 1000)}".encode())]})
         queue: asyncio.Queue = asyncio.Queue()
         wire: dict[int, bytes] = {}  # an event's lines, from when it is read until it is played
@@ -148,12 +169,12 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
                 queue.put_nowait(data)
 
         try:
-            fp = opener()
+            fp = t.opener()
         except OSError as exc:
             await send({"type": "http.response.body", "body": b""})
             say(method, target, 200, f"0 events sent · the transcript could not be read: {exc}")
             return
-        player = Player(fp, on_frame=keep, speed=speed, protocol=known)
+        player = Player(fp, on_frame=keep, speed=speed, protocol=t.known)
         playing = asyncio.ensure_future(player.run(emit, until_finished=True))
         playing.add_done_callback(lambda _: queue.put_nowait(None))
         gone = asyncio.ensure_future(_disconnected(receive))
@@ -185,8 +206,9 @@ def make_server(path: str, host: str = "127.0.0.1", port: int = 0, speed: float 
         say(method, target, 200, f"{events_text(sent)} sent · {how}")
 
     server = ThreadedServer(app, host, port)
-    server.protocol = proto.name  # type: ignore[attr-defined]
-    server.route = route  # type: ignore[attr-defined]
+    server.served = served  # type: ignore[attr-defined]
+    server.protocol = served[0].proto.name  # type: ignore[attr-defined]
+    server.route = served[0].route  # type: ignore[attr-defined]
     server.answers = answers  # type: ignore[attr-defined]
     return server
 
@@ -222,11 +244,15 @@ def base_url(server: ThreadedServer) -> str:
     return server.route.base_url(f"http://{host}:{port}")  # type: ignore[attr-defined]
 
 
-def serve(path: str, host: str, port: int, speed: float, protocol: str | None = None) -> int:
+def serve(path: str | list[str], host: str, port: int, speed: float, protocol: str | None = None) -> int:
     from streamview.sanitize import visible_line
 
     server = make_server(path, host, port, speed, protocol, log=lambda line: print(visible_line(line), file=sys.stderr, flush=True))
-    print(f"streamview: serving {path} ({server.protocol}) at {base_url(server)} ({server.answers}); Ctrl-C stops", flush=True)  # type: ignore[attr-defined]
+    host_, port_ = server.server_address[:2]
+    served = server.served  # type: ignore[attr-defined]
+    for n, t in enumerate(served, 1):
+        print(f"streamview: serving {t.path} ({t.proto.name}) at {t.route.base_url(f'http://{host_}:{port_}')} "
+              f"({t.answers})" + ("; Ctrl-C stops" if n == len(served) else ""), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.set_defaults(func=cmd_live)
 
     srv = sub.add_parser("serve", help="serve a transcript over HTTP as the endpoint of its protocol (the route its SDK calls)")
-    srv.add_argument("file", help="transcript file")
+    srv.add_argument("file", nargs="+", help="transcript file; several of different protocols are each served on "
+                     "their own route (a fake endpoint for an application that calls more than one)")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     srv.add_argument("--port", type=port, default=0, help="port (default 0: a free one, printed)")
     srv.add_argument("--speed", type=positive, default=1.0, help="timing speed factor (default 1)")
@@ -330,7 +331,8 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from streamview.replay.serve import serve
 
-    open_transcript(args.file).close()  # a clear one-line error before the server starts
+    for path in args.file:
+        open_transcript(path).close()  # a clear one-line error before the server starts
     try:
         return serve(args.file, args.host, args.port, args.speed, protocol=args.protocol)
     except OSError as exc:

@@ -504,3 +504,43 @@ def test_serve_command_names_its_protocol_and_route():
         proc.wait(timeout=10)
     assert proc.returncode == 0
 
+
+
+def test_serve_answers_each_route_with_its_own_transcript(tmp_path):
+    """Several transcripts of different protocols: each SDK gets its own on its own route, in one server; a path
+    none answers is a 404 naming them all; two of one protocol are refused in one line, before serving."""
+    import anthropic
+    import openai
+
+    from streamview.replay.serve import make_server
+    from streamview.source import SourceError
+
+    responses = ROOT / "streamview" / "examples" / "o4-mini-hello.sse"
+    srv = make_server([str(CHAT_TEXT), str(ANTHROPIC), str(responses)], speed=1000)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    root = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        oai = openai.OpenAI(base_url=root + "/v1", api_key=KEY, max_retries=0)
+        chunks = list(oai.chat.completions.create(model="x", messages=[{"role": "user", "content": "y"}], stream=True))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == final(CHAT_TEXT)["choices"][0]["content"]
+        with oai.responses.stream(model="x", input="y") as stream:
+            text = stream.get_final_response().output_text
+        assert text and text == next(o["text"] for o in final(responses)["output"] if o["type"] == "message")
+        ant = anthropic.Anthropic(base_url=root, api_key=ANT_KEY, max_retries=0)
+        with ant.messages.stream(model="x", max_tokens=10, messages=[{"role": "user", "content": "y"}]) as stream:
+            names = [b.name for b in stream.get_final_message().content if b.type == "tool_use"]
+        assert names and names == [b["name"] for b in final(ANTHROPIC)["content"] if b["type"] == "tool_use"]
+        missing = httpx.post(root + "/v1/embeddings", json={}, timeout=10)
+        assert missing.status_code == 404
+        message = missing.json()["error"]["message"]
+        assert message.startswith("no route /v1/embeddings: this server answers POST /v1/chat/completions (Chat "
+                                  "Completions transcript), POST /v1/messages (Anthropic Messages transcript), "
+                                  "POST /v1/responses"), message
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    with pytest.raises(SourceError, match="are both Chat Completions transcripts"):
+        make_server([str(CHAT_TEXT), str(CHAT)])
+    r = subprocess.run([sys.executable, "-m", "streamview", "serve", str(CHAT_TEXT), str(CHAT), "--port", "0"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "are both Chat Completions transcripts" in r.stderr, r.stderr

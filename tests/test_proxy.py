@@ -33,8 +33,8 @@ KEY = "sk-test-SECRET-0123456789"
 class RunningProxy:
     """The proxy on a free port, served by its own event loop in a thread (as the App's loop would)."""
 
-    def __init__(self, overrides: dict[str, str], record: str | None) -> None:
-        self.proxy = Proxy(Routes(overrides), record)
+    def __init__(self, overrides: dict[str, str], record: str | None, **kw) -> None:
+        self.proxy = Proxy(Routes(overrides), record, **kw)
         self.loop = asyncio.new_event_loop()
         self.server = EmbeddedServer(self.proxy, "127.0.0.1", 0)
         ready = threading.Event()
@@ -68,8 +68,8 @@ class RunningProxy:
 def running(tmp_path):
     made = []
 
-    def make(overrides: dict[str, str], record: bool = True) -> RunningProxy:
-        p = RunningProxy(overrides, str(tmp_path / "rec") if record else None)
+    def make(overrides: dict[str, str], record: bool = True, **kw) -> RunningProxy:
+        p = RunningProxy(overrides, str(tmp_path / "rec") if record else None, **kw)
         made.append(p)
         return p
 
@@ -252,6 +252,14 @@ def test_events_sent_apart_reach_the_client_apart(running):
                     times.append(time.monotonic())
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(times) == 5 and min(gaps[:3]) > 0.07, gaps  # 100 ms apart upstream: no buffering in between
+    # the flow folds each chunk just after forwarding it, its events stamped with the chunk's arrival time: the
+    # flow and its recording show the same gaps
+    flow = p.wait_flows(1)[0]
+    stamps = [ev.t for ev in flow.session.events[:5]]
+    assert all(0.07 < b - a < 0.5 for a, b in zip(stamps, stamps[1:4])), stamps
+    with (Path(p.proxy.record) / flow.file).open("rb") as fp:
+        recorded = read_session(fp, keep=True)
+    assert [ev.t for ev in recorded.events[:5]] == pytest.approx(stamps, abs=0.002)
 
 
 @pytest.mark.parametrize("status", [429, 500])
@@ -347,6 +355,25 @@ def test_no_record_keeps_flows_in_memory_only(running, tmp_path):
     httpx.post(p.root + "/v1/chat/completions", json={"model": "m", "stream": True})
     assert p.wait_flows(1)[0].file == ""
     assert not (tmp_path / "rec").exists()
+
+
+def test_headless_keeps_no_flow_once_it_has_ended(running, tmp_path):
+    """Headless (``keep=False``): what a flow folds to is seen when it ends, its events are not kept, and the flow is
+    let go: a proxy left running in CI holds only the flows in flight."""
+    up = Upstream(lambda h: _chunked(h, _sse_events(3)))
+    ended = []
+    p = running({"upstream": up.root}, keep=False,
+                on_flow=lambda flow, what: ended.append((flow.line(), flow.session)) if what == "ended" else None)
+    for _ in range(3):
+        httpx.post(p.root + "/v1/chat/completions", json={"model": "m", "stream": True})
+    deadline = time.monotonic() + 10
+    while len(ended) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [line.split(" · ")[1] for line, _ in ended] == ["#1", "#2", "#3"]
+    assert all("· 5 events ·" in line and "· done" in line for line, _ in ended), ended
+    assert all(s.events == [] and s.count == 5 and s.state.text() == "w0 w1 w2 " for _, s in ended)
+    assert p.proxy.flows == []
+    assert len((tmp_path / "rec" / "flows.jsonl").read_text().splitlines()) == 3
 
 
 # -- the command line ------------------------------------------------------------------------------------------------

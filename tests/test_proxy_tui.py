@@ -63,6 +63,8 @@ async def test_flows_appear_open_in_the_panes_and_escape_returns_to_the_list(tmp
             await wait_until(pilot, lambda: not isinstance(app.screen, FlowList) and app.model is app.proxy.flows[0].session)
             shown = "".join(app.query_one(MessageView)._pieces)
             assert "get_weather" in shown
+            keys = screen_text(app).splitlines()[-1]  # the key bar offers flows, not a replay's step or pause
+            assert "Next flow" in keys and "Prev flow" in keys and "Step" not in keys and "Pause" not in keys, keys
             await pilot.press("n")  # the next flow: the Responses one
             await wait_until(pilot, lambda: app.model is app.proxy.flows[1].session)
             await wait_until(pilot, lambda: "Hello there!" in "".join(app.query_one(MessageView)._pieces))
@@ -83,6 +85,18 @@ async def test_flows_appear_open_in_the_panes_and_escape_returns_to_the_list(tmp
             await pilot.press("escape")
             await wait_until(pilot, lambda: isinstance(app.screen, FlowList))
             assert app.screen.sort == "duration"
+            await pilot.press("question_mark")  # the list's help: its own keys, not the panes'
+            await wait_until(pilot, lambda: "Sort by duration" in screen_text(app))
+            help_text = screen_text(app)
+            assert "open the flow in the three panes" in help_text and "Pause or resume" not in help_text
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, FlowList))
+            await pilot.press("enter")  # in a flow, help has the flow keys and no replay keys
+            await wait_until(pilot, lambda: not isinstance(app.screen, FlowList))
+            await pilot.press("question_mark")
+            await wait_until(pilot, lambda: "streamview keys" in screen_text(app))
+            help_text = screen_text(app)
+            assert "The next flow" in help_text and "Pause or resume" not in help_text
     finally:
         up_chat.shutdown()
         up_resp.shutdown()

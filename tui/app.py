@@ -41,7 +41,8 @@ class StreamviewApp(App[int]):
     # one table: key -> action -> description (key bar, help screen and command palette all read it)
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume the replay"),
-        Binding("n", "step", "Step", id="step", tooltip="Emit one more event (pauses); on a proxy flow: the next flow"),
+        Binding("n", "step", "Step", id="step", tooltip="Emit one more event (pauses)"),
+        Binding("n", "next_flow", "Next flow", id="next-flow", tooltip="The next flow (proxy)"),
         Binding("p", "previous_flow", "Prev flow", id="previous-flow", tooltip="The previous flow (proxy)"),
         Binding("plus,equals_sign", "faster", "Faster", id="faster", key_display="+", tooltip="Double the replay speed"),
         Binding("minus", "slower", "Slower", id="slower", key_display="-", tooltip="Halve the replay speed"),
@@ -179,10 +180,14 @@ class StreamviewApp(App[int]):
         at = next((i for i, f in enumerate(streams) if f is self.flow), 0)
         self.open_flow(streams[max(0, min(len(streams) - 1, at + step))])
 
+    def action_next_flow(self) -> None:
+        self._step_flow(1)
+
     def action_previous_flow(self) -> None:
         self._step_flow(-1)
 
     async def _serve_proxy(self) -> None:
+        await self.proxy.start()
         await self.server.start()
 
     def _theme_changed(self, theme) -> None:
@@ -269,7 +274,8 @@ class StreamviewApp(App[int]):
         what was made since. Frozen objects are still freed by reference counting when dropped (a restart drops the
         events); only cyclic garbage alive at a freeze would stay, and the collection just before keeps that small.
         """
-        n = len(self.model.events)
+        # the proxy's flows all grow the heap, whichever one is shown
+        n = self.proxy.events if self.proxy is not None else len(self.model.events)
         if n < self._frozen_at:  # restarted
             self._frozen_at = 0
         if n - self._frozen_at >= FREEZE_EVERY:
@@ -344,9 +350,6 @@ class StreamviewApp(App[int]):
         self.player.toggle_pause()
 
     def action_step(self) -> None:
-        if self.flow is not None:
-            self._step_flow(1)
-            return
         self.player.step()
 
     def action_faster(self) -> None:
@@ -498,9 +501,9 @@ class StreamviewApp(App[int]):
         if getattr(self, "proxy", None) is not None and self.screen_stack and type(self.screen).__name__ == "FlowList":
             return action in ("help", "quit")  # the flow list has its own keys: the panes' are not offered there
         flowing = getattr(self, "flow", None) is not None
-        if action in ("toggle_pause", "restart", "end"):
+        if action in ("toggle_pause", "restart", "end", "step"):
             return not flowing
-        if action == "previous_flow":
+        if action in ("next_flow", "previous_flow"):
             return flowing
         return True
 
@@ -536,8 +539,19 @@ class StreamviewApp(App[int]):
         self.copy_to_clipboard(text)
         self.notify(f"copied {what} to the clipboard", markup=False)
 
+    def offered(self) -> list[Binding]:
+        """The app's bindings that do something here (``check_action``): a replay's have no flow keys, a proxy
+        flow's no pause or step."""
+        return [b for b in self.BINDINGS if isinstance(b, Binding) and self.check_action(b.action.split("(")[0], ()) is not False]
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.BINDINGS))
+        from .flows import FlowList
+        from .help import FLOW_KEYS
+
+        if isinstance(self.screen, FlowList):
+            self.push_screen(HelpScreen(self.screen.BINDINGS, FLOW_KEYS))
+            return
+        self.push_screen(HelpScreen(self.offered()))
 
     def action_live(self) -> None:
         if self._close_search():
@@ -574,8 +588,8 @@ class StreamviewApp(App[int]):
         # Textual's own "Keys" panel lists the widgets' inner bindings (g/G, ...) that streamview's help does not:
         # one help, ours, so the palette offers it once
         yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.description and binding.action != "quit":
+        for binding in self.offered():
+            if binding.description and binding.action != "quit":
                 yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(self.run_action, binding.action))
 
 

@@ -10,10 +10,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from streamview.replay.proxy import Flow
 from streamview.sanitize import visible_line
+
+from streamview.widgets.row_table import RowTable
 
 from .keybar import KeyBar
 
@@ -27,7 +29,7 @@ def flow_row(flow: Flow) -> tuple[str, ...]:
     if usage:
         tokens = f"{usage[0] if usage[0] is not None else '–'} / {usage[1] if usage[1] is not None else '–'}"
     elif flow.session is not None and flow.end:
-        tokens = "– (no usage sent)"  # never a 0: the stream carried none (its protocol's hint is in the pane)
+        tokens = "– no usage"  # never a 0: the stream carried none (its protocol's hint is in the pane)
     else:
         tokens = "–"
     return (str(flow.n), time.strftime("%H:%M:%S", time.localtime(flow.started)), flow.api or "http",
@@ -56,13 +58,12 @@ class FlowList(Screen):
         self.header = header
         self.query_text = ""
         self.sort = "time"
-        self._shown: list[tuple] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.header), id="flows-header", markup=False)
-        table: DataTable = DataTable(id="flows", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
-        yield table
+        # narrow terminals: the model, the request and how it ended give up width (the numbers' columns only their
+        # headers), then the start time, the anomalies and TTFT are left out (a flow's own panes have them all)
+        yield RowTable(COLUMNS, shrink={4: 12, 3: 8, 10: 9, 9: 0, 8: 0, 7: 0, 5: 0}, drop=(1, 11, 6), id="flows")
         yield Input(placeholder="filter flows: text in the API, model, path, status or end (escape: clear)",
                     id="flow-filter")
         yield KeyBar(id="flow-keys")
@@ -71,7 +72,7 @@ class FlowList(Screen):
         self.query_one("#flow-filter").display = False
         self.set_interval(TICK, self.refresh_rows)
         self.refresh_rows()
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
 
     def flows(self) -> list[Flow]:
         flows = list(self.app.proxy.flows)  # type: ignore[attr-defined]
@@ -83,28 +84,12 @@ class FlowList(Screen):
         return flows
 
     def refresh_rows(self) -> None:
-        table = self.query_one(DataTable)
-        rows = [(str(f.n), flow_row(f)) for f in self.flows()]
-        if rows == self._shown:
-            return
-        keep = None
-        if table.row_count and table.cursor_row is not None and table.cursor_row < table.row_count:
-            keep = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        self._shown = rows
-        table.clear()
-        for key, row in rows:
-            table.add_row(*row, key=key)
-        if keep is not None:
-            try:
-                table.move_cursor(row=table.get_row_index(keep))
-            except Exception:  # the row is filtered out now
-                pass
+        """The rows as the flows are now (a tick, a filter or sort change): the table draws the lines that changed."""
+        flows = self.flows()
+        self.query_one(RowTable).set_rows([str(f.n) for f in flows], [flow_row(f) for f in flows])
 
     def selected(self) -> Flow | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = self.query_one(RowTable).cursor_key
         return next((f for f in self.app.proxy.flows if str(f.n) == key), None)  # type: ignore[attr-defined]
 
     def action_open(self) -> None:
@@ -112,7 +97,7 @@ class FlowList(Screen):
         if flow is not None:
             self.app.open_flow(flow)  # type: ignore[attr-defined]
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
         self.action_open()
 
     def action_sort(self, by: str) -> None:
@@ -130,11 +115,11 @@ class FlowList(Screen):
         box.display = False
         self.query_text = ""
         self.refresh_rows()
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
         self.refresh_rows()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()

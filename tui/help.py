@@ -20,6 +20,14 @@ EXTRA_KEYS = [
     ("ctrl+q", "quit"),
 ]
 
+FLOW_KEYS = [  # the proxy's flow list
+    ("up/down, j/k", "move the cursor over the flows"),
+    ("pgup/pgdn, home/end", "page through the flows, go to the first or the last"),
+    ("enter / click", "open the flow in the three panes (escape there: back to this list)"),
+    ("ctrl+p", "command palette"),
+    ("ctrl+q", "quit"),
+]
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
@@ -28,9 +36,11 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > VerticalScroll { width: 72; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
     """
 
-    def __init__(self, bindings: list) -> None:
+    def __init__(self, bindings: list, extra: list[tuple[str, str]] = EXTRA_KEYS) -> None:
+        """``bindings``: the keys that do something where help was asked for; ``extra``: the widgets' own keys."""
         super().__init__()
         self.bindings_table = bindings
+        self.extra = extra
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -40,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
             if isinstance(b, Binding) and b.description:
                 keys = b.key_display or b.key.replace("question_mark", "?")
                 table.add_row(Text(keys), Text(b.tooltip or b.description))
-        for keys, what in EXTRA_KEYS:
+        for keys, what in self.extra:
             table.add_row(Text(keys), Text(what))
         with VerticalScroll():
             yield Static(Text("streamview keys", style="bold"), markup=False)
