@@ -129,9 +129,15 @@ async def test_a_recorded_folder_replays_as_the_same_flow_list(tmp_path):
                            text=True, cwd=ROOT, timeout=60).stdout.splitlines()
     assert len(lines) == 2 and "gpt-4.1-mini" in lines[1] and "112 in / 41 out" in lines[1]
     replayed = StreamviewApp(Session("flows"), "recorded", proxy=recorded)
-    async with replayed.run_test(size=(160, 40)) as pilot:
+    async with replayed.run_test(size=(80, 24)) as pilot:  # a small terminal: the list and the key bar fit it
         await wait_until(pilot, lambda: isinstance(replayed.screen, FlowList)
                          and replayed.screen.query_one("#flows").row_count == 2)
+        rows = screen_text(replayed).splitlines()
+        assert rows[1].split()[:4] == ["#", "API", "model", "request"] and rows[1].rstrip().endswith("end")
+        assert len(rows[3].rstrip()) <= 80 and "112 / 41" in rows[3] and rows[3].rstrip().endswith("done")
+        assert " gpt-4.1-m" in rows[3]  # the model cut last: what the start time and anomalies freed is its
         await pilot.press("enter")
         await wait_until(pilot, lambda: replayed.model is recorded.flows[0].session)
         await wait_until(pilot, lambda: "get_weather" in "".join(replayed.query_one(MessageView)._pieces))
+        keys = screen_text(replayed).splitlines()[-1]
+        assert "Next flow" in keys and "Prev flow" in keys, keys

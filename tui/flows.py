@@ -24,7 +24,8 @@ COLUMNS = ("#", "time", "API", "model", "request", "status", "TTFT", "duration",
 TICK = 0.25  # seconds between looks at the flows
 
 
-def flow_row(flow: Flow) -> tuple[str, ...]:
+def flow_row(flow: Flow, head: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The flow's cells; ``head``: its first five (``flow_head``), made once."""
     usage = flow.usage
     if usage:
         tokens = f"{usage[0] if usage[0] is not None else '–'} / {usage[1] if usage[1] is not None else '–'}"
@@ -32,12 +33,17 @@ def flow_row(flow: Flow) -> tuple[str, ...]:
         tokens = "– no usage"  # never a 0: the stream carried none (its protocol's hint is in the pane)
     else:
         tokens = "–"
-    return (str(flow.n), time.strftime("%H:%M:%S", time.localtime(flow.started)), flow.api or "http",
-            visible_line(flow.model or "-"), visible_line(f"{flow.method} {flow.path}"),
+    return (head or flow_head(flow)) + (
             str(flow.status) if flow.status is not None else "…",
             f"{flow.ttft:.2f}s" if flow.ttft is not None else "–",
             f"{flow.duration:.2f}s" if flow.duration is not None else f"{flow.elapsed():.1f}s…",
             str(flow.events), tokens, flow.end or "in flight", str(flow.anomalies) if flow.anomalies else "")
+
+
+def flow_head(flow: Flow) -> tuple[str, ...]:
+    """The cells that do not change once a flow has started: number, time, API, model, request."""
+    return (str(flow.n), time.strftime("%H:%M:%S", time.localtime(flow.started)), flow.api or "http",
+            visible_line(flow.model or "-"), visible_line(f"{flow.method} {flow.path}"))
 
 
 class FlowList(Screen):
@@ -58,12 +64,14 @@ class FlowList(Screen):
         self.header = header
         self.query_text = ""
         self.sort = "time"
+        self._heads: dict[int, tuple[str, ...]] = {}  # by flow number: the cells that never change
+        self._ended: dict[int, tuple[str, ...]] = {}  # the whole row of a flow that has ended (it changes no more)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.header), id="flows-header", markup=False)
         # narrow terminals: the model, the request and how it ended give up width (the numbers' columns only their
         # headers), then the start time, the anomalies and TTFT are left out (a flow's own panes have them all)
-        yield RowTable(COLUMNS, shrink={4: 12, 3: 8, 10: 9, 9: 0, 8: 0, 7: 0, 5: 0}, drop=(1, 11, 6), id="flows")
+        yield RowTable(COLUMNS, shrink={3: 8, 4: 12, 10: 9, 9: 0, 8: 0, 7: 0, 5: 0}, drop=(1, 11, 6), id="flows")
         yield Input(placeholder="filter flows: text in the API, model, path, status or end (escape: clear)",
                     id="flow-filter")
         yield KeyBar(id="flow-keys")
@@ -78,7 +86,7 @@ class FlowList(Screen):
         flows = list(self.app.proxy.flows)  # type: ignore[attr-defined]
         q = self.query_text.lower()
         if q:
-            flows = [f for f in flows if q in " ".join(flow_row(f)).lower()]
+            flows = [f for f in flows if q in " ".join(self.row(f)).lower()]
         if self.sort == "duration":
             flows.sort(key=lambda f: -(f.duration if f.duration is not None else f.elapsed()))
         return flows
@@ -86,7 +94,22 @@ class FlowList(Screen):
     def refresh_rows(self) -> None:
         """The rows as the flows are now (a tick, a filter or sort change): the table draws the lines that changed."""
         flows = self.flows()
-        self.query_one(RowTable).set_rows([str(f.n) for f in flows], [flow_row(f) for f in flows])
+        self.query_one(RowTable).set_rows([str(f.n) for f in flows], [self.row(f) for f in flows])
+
+    def row(self, flow: Flow) -> tuple[str, ...]:
+        """The flow's cells, made from what changes only (a tick looks at 50 flows in flight)."""
+        ended = self._ended.get(flow.n)
+        if ended is not None:
+            return ended
+        head = self._heads.get(flow.n)
+        if head is None:
+            head = flow_head(flow)
+            if flow.status is not None or flow.end:  # its request has been read: the model is known
+                self._heads[flow.n] = head
+        row = flow_row(flow, head)
+        if flow.end:
+            self._ended[flow.n] = row
+        return row
 
     def selected(self) -> Flow | None:
         key = self.query_one(RowTable).cursor_key

@@ -15,9 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 
-# which keys stay when the bar is too narrow for all of them: help and quit always, then the replay's own keys
-KEEP_FIRST = ("help", "quit", "toggle_pause", "step", "select", "anomaly(1)", "filter", "search", "end", "save",
-              "copy", "markdown", "restart", "faster", "slower")
+# which keys stay when the bar is too narrow for all of them: help and quit always, then the replay's (or a
+# proxy flow's) own keys
+KEEP_FIRST = ("help", "quit", "toggle_pause", "step", "next_flow", "previous_flow", "select", "anomaly(1)", "filter",
+              "search", "end", "save", "copy", "markdown", "restart", "faster", "slower")
 
 
 _CHARACTER_KEYS = {"space", "plus", "minus", "slash", "question_mark", "equals_sign", "full_stop", "comma"}

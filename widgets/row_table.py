@@ -132,6 +132,9 @@ class RowTable(ScrollView, can_focus=True):
                 break
             if i in shown:
                 shown.remove(i)
+        for i in self.shrink:  # what leaving them out freed goes back to the columns cut (in ``shrink``'s order)
+            if i in shown and widths[i] < self.widths[i] and total() < width:
+                widths[i] = min(self.widths[i], widths[i] + width - total())
         narrow({i: max(1, self.cells[i]) for i, m in self.shrink.items() if not m})  # then only headers cut
         placed, x = [], 1
         for i in shown:
