@@ -93,8 +93,9 @@ class EmbeddedServer:
         """``sock``: a socket already bound (``bind``), else one is bound at ``start``. uvicorn adds no header of
         its own (no ``server``, no ``date``): a proxied answer carries the upstream's, a served one its own."""
         _quiet()
+        # h11 always (uvicorn's "auto" takes httptools when it happens to be installed): the parser the tests run
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
-                                ws="none", timeout_graceful_shutdown=grace, timeout_keep_alive=30,
+                                http="h11", ws="none", timeout_graceful_shutdown=grace, timeout_keep_alive=30,
                                 server_header=False, date_header=False)
         self.server = _Server(config)
         self.host = host
