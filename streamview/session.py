@@ -31,6 +31,10 @@ from .state import StreamState
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _DELTA_CODE = _KIND_CODE[DELTA]
 _INT_KEYS = 1 << 30  # int keys below this are stored as themselves
+# time travel: the assembler is snapshotted every so many events (``state.snapshot``), at least CHECKPOINT_MIN
+# apart and further when a snapshot costs more (CHECKPOINT_COST events per second of snapshot), at most
+# CHECKPOINT_MAX: the state as of any event is a restore and at most that many events folded again
+CHECKPOINT_MIN, CHECKPOINT_MAX, CHECKPOINT_COST = 2_000, 50_000, 4_000_000
 
 
 class Session:
@@ -81,6 +85,10 @@ class Session:
         self._keys = array("i")  # the key of each folded event: an index into _key_table, -1 for none
         self._key_table: list[Hashable] = []
         self._key_ids: dict[Hashable, int] = {}
+        self._checkpoints: list[tuple[int, Any]] = []  # (event index, assembler snapshot just after it)
+        self._checkpoint_at = array("q")  # their event indexes, for bisect
+        self._since = 0  # events folded since the last checkpoint
+        self._every = CHECKPOINT_MIN
         if self.forced is not None:
             self._decide(protocols.get(self.forced))
 
@@ -179,6 +187,7 @@ class Session:
         key_ids, key_table = self._key_ids, self._key_table
         codes, delta, int_keys, unset = _KIND_CODE, _DELTA_CODE, _INT_KEYS, _UNSET
         session = self
+        checkpoints = self.keep  # time travel reads the kept events from the nearest checkpoint
 
         def fold(ev: StreamEvent) -> None:
             if describes:
@@ -203,6 +212,10 @@ class Session:
             feed(ev)
             if check is not None:
                 check(ev, assembler.state)
+            if checkpoints:
+                session._since += 1
+                if session._since >= session._every:
+                    session._checkpoint(ev.index)
             if ev._shape[4]:  # StreamEvent.release_payload, inline
                 a = ev._aux
                 if a is not None and a[0] is not unset:
@@ -249,11 +262,41 @@ class Session:
             self._marks, self._marks_key = marks, key
         return self._marks
 
+    def _checkpoint(self, index: int) -> None:
+        """Snapshot the assembler as it is after event ``index`` (its texts by reference: ``state.snapshot``)."""
+        import time
+
+        from .state import snapshot
+
+        if index.__class__ is not int or (self._checkpoint_at and index <= self._checkpoint_at[-1]):
+            return
+        t0 = time.perf_counter()
+        self._checkpoints.append((index, snapshot(self.assembler)))
+        self._checkpoint_at.append(index)
+        cost = time.perf_counter() - t0
+        self._since = 0
+        self._every = max(CHECKPOINT_MIN, min(CHECKPOINT_MAX, int(cost * CHECKPOINT_COST)))
+
     def state_at(self, index: int) -> StreamState:
-        """The assembled state right after event ``index`` (time travel)."""
+        """The assembled state right after event ``index`` (time travel): from the nearest checkpoint at or before
+        it, with the events after that folded again, so the cost does not grow with the index; before the first
+        checkpoint, the protocol's own (a fold of the prefix)."""
         if self.proto is None:
             return PendingState()
-        return self.proto.state_at(self.events, index, self.assembler.state)
+        if self.finished and self.keep and index >= len(self.events) - 1:
+            return self.assembler.state  # the state after the last event is the one built (and it changes no more)
+        from bisect import bisect_right
+
+        at = bisect_right(self._checkpoint_at, index) - 1
+        if at < 0 or not self.keep:
+            return self.proto.state_at(self.events, index, self.assembler.state)
+        from .state import restore
+
+        start, snap = self._checkpoints[at]
+        asm = restore(snap)
+        for ev in self.events[start + 1 : index + 1]:
+            asm.feed(ev)
+        return asm.state
 
     @property
     def numbered(self) -> bool:

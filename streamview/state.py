@@ -132,6 +132,57 @@ class Chunks(Sequence):
     def __repr__(self) -> str:
         return f"Chunks({list(self)!r})"
 
+    # -- checkpoints (``snapshot``): a block's deltas are kept by reference and a count, never copied -------------
+    def __deepcopy__(self, memo: dict) -> "Chunks | _Prefix":
+        if memo.get(_SNAPSHOT):
+            return _Prefix(self, len(self._ends))
+        return Chunks.prefix(self, len(self._ends))
+
+    @classmethod
+    def prefix(cls, live: "Chunks", n: int) -> "Chunks":
+        """A Chunks of the first ``n`` deltas of ``live`` (its own copy, in C-speed slices: the joined text cut at
+        the n-th end, the end offsets sliced)."""
+        out = cls()
+        if n <= 0:
+            return out
+        text = live.text()
+        end = live._ends[n - 1]
+        out._segs, out._firsts, out._starts = [text[:end]], [0], [0]
+        out._ends = live._ends[:n]
+        out._total = end
+        return out
+
+
+_SNAPSHOT = "streamview.state.snapshot"  # a key in deepcopy's memo: Chunks are taken by reference
+
+
+class _Prefix:
+    """In a snapshot: the first ``n`` deltas of a live ``Chunks`` (which only ever grows), not a copy of them."""
+
+    __slots__ = ("live", "n")
+
+    def __init__(self, live: Chunks, n: int) -> None:
+        self.live, self.n = live, n
+
+    def __deepcopy__(self, memo: dict) -> Chunks:
+        return Chunks.prefix(self.live, self.n)
+
+
+def snapshot(obj: Any) -> Any:
+    """A copy of an assembler (its state and whatever it keeps) to restore later (``restore``), in which every
+    block's deltas are the live ``Chunks`` and a count: a checkpoint costs what the state holds besides its texts.
+    The live assembler goes on folding; its ``Chunks`` only grow, so the counts still say what they held."""
+    import copy
+
+    return copy.deepcopy(obj, {_SNAPSHOT: True})
+
+
+def restore(snap: Any) -> Any:
+    """A working assembler from a ``snapshot``, as it was then (its texts copied out of the live ones)."""
+    import copy
+
+    return copy.deepcopy(snap)
+
 
 class Block:
     """A growing piece of text inside an output item: a content part, a summary part, arguments, code..."""
@@ -401,8 +452,22 @@ class TableAssembler:
 
     def __init__(self, state: StreamState, events) -> None:
         self.state = state
+        self._events = events
         self._handlers = bind_handlers(self, events)
         self._ignored = frozenset(t for t, spec in events.items() if spec.handler is None)
+
+    def __deepcopy__(self, memo: dict) -> "TableAssembler":
+        """A copy that folds into its own state (``snapshot``, ``restore``): everything copied but the dispatch,
+        which is bound again (its handlers are methods and closures over this assembler)."""
+        import copy
+
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            if name != "_handlers":
+                new.__dict__[name] = value if name == "_events" else copy.deepcopy(value, memo)
+        new._handlers = bind_handlers(new, self._events)
+        return new
 
     def feed(self, ev: StreamEvent) -> None:
         st = self.state

@@ -28,7 +28,7 @@ class ResponseState(StreamState):
     def __init__(self) -> None:
         super().__init__()
         self.audio: Item | None = None  # response.audio.* events (they name no item): transcript and bytes
-        self.logprobs: dict[int, TokenLogprobs] = {}  # id(block) -> the logprobs its deltas carried
+        self.logprobs: dict[Block, TokenLogprobs] = {}  # block -> the logprobs its deltas carried
 
     def ordered_items(self) -> list[Item]:
         items = [self.items[k] for k in sorted(self.items)]
@@ -89,7 +89,7 @@ class ResponseState(StreamState):
     def details(self, item: Item) -> list[Detail]:
         extra: list[Detail] = []
         for b in item.ordered_blocks():
-            lp = self.logprobs.get(id(b))
+            lp = self.logprobs.get(b)
             if lp is not None:
                 extra.append(Detail("logprobs" if b.key[1] == 0 else f"logprobs of part {b.key[1]}", lp.line()))
         if item.partial_images:
@@ -142,7 +142,7 @@ class ResponseAssembler(TableAssembler):
 
     def __init__(self) -> None:
         super().__init__(ResponseState(), EVENTS)
-        self._seeds: dict[int, str] = {}  # id(block) -> the text output_item.added gave it, until a delta shows
+        self._seeds: dict[Block, str] = {}  # block -> the text output_item.added gave it, until a delta shows
         # whether the deltas repeat it (gpt-oss's reference server sends the whole code again) or go on from it
 
     # -- helpers -----------------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ class ResponseAssembler(TableAssembler):
                 b = self._block(item, (key,), key)
                 if not b.chunks:
                     b.append(v, ev.index)  # the start of the block's text
-                    self._seeds[id(b)] = v
+                    self._seeds[b] = v
         self.state.structure += 1
 
     def _item_done(self, ev: StreamEvent, p: dict) -> None:
@@ -352,9 +352,9 @@ class ResponseAssembler(TableAssembler):
             lp = p.get("logprobs")
             if lp.__class__ is list and lp:
                 b = item.blocks[key]
-                acc = self.state.logprobs.get(id(b))
+                acc = self.state.logprobs.get(b)
                 if acc is None:
-                    acc = self.state.logprobs[id(b)] = TokenLogprobs()
+                    acc = self.state.logprobs[b] = TokenLogprobs()
                 acc.add(lp)
 
         return handle
@@ -412,13 +412,13 @@ class ResponseAssembler(TableAssembler):
                                       .removesuffix("_code").removesuffix("_operation_diff"))
             if self._seeds:
                 b = item.blocks.get(key)
-                seed = self._seeds.pop(id(b), None) if b is not None else None
+                seed = self._seeds.pop(b, None) if b is not None else None
                 if seed is not None:
                     if delta.startswith(seed):  # the delta repeats the added text: only what follows it is new
                         delta = delta[len(seed):]
                     elif seed.startswith(delta):  # repeating it piece by piece: wait for the rest of it
                         if len(delta) < len(seed):
-                            self._seeds[id(b)] = seed[len(delta):]
+                            self._seeds[b] = seed[len(delta):]
                         delta = ""
                     if not delta:
                         return
@@ -447,9 +447,10 @@ class ResponseAssembler(TableAssembler):
         item.phase = "partial image"
         b64 = p.get("partial_image_b64")
         n = p.get("partial_image_index")
-        sizes = item.data.setdefault("partial_sizes", [])
-        if isinstance(sizes, list):
-            sizes.append((n if isinstance(n, int) else item.partial_images - 1, len(b64) * 3 // 4 if isinstance(b64, str) else 0))
+        sizes = item.data.get("partial_sizes", [])
+        if isinstance(sizes, list):  # a new list: item.data may be a payload another fold reads too (time travel)
+            size = (n if isinstance(n, int) else item.partial_images - 1, len(b64) * 3 // 4 if isinstance(b64, str) else 0)
+            item.data = {**item.data, "partial_sizes": [*sizes, size]}
         self.state.structure += 1
 
     def _shell_command(self, ev: StreamEvent, p: dict) -> None:
