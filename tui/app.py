@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
 import sys
 from functools import partial
 from typing import Iterable
@@ -31,6 +33,7 @@ from .keybar import KeyBar
 
 FRAME = 1 / 30
 FREEZE_EVERY = 5_000  # events: how often the objects kept so far are moved out of the garbage collector's sight
+FREEZE_SOON = 1  # ... or, a second after the last freeze, any that arrived since (a live stream)
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
 
 
@@ -87,9 +90,11 @@ class StreamviewApp(App[int]):
         self._times: list[float] = []
         self._times_read = 0
         self.search_query = ""
+        self._search_note = ""  # a search's progress, in the status line while it runs
         self._filter_step = 0
         self._finished = False
         self._frozen_at = 0
+        self._frozen_time = 0.0
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -278,10 +283,14 @@ class StreamviewApp(App[int]):
         n = self.proxy.events if self.proxy is not None else len(self.model.events)
         if n < self._frozen_at:  # restarted
             self._frozen_at = 0
-        if n - self._frozen_at >= FREEZE_EVERY:
+        now = time.monotonic()
+        # and, while events arrive, once a second: a live stream's frames make and drop many objects, and with the
+        # heap frozen the collector's full passes come often; each walks all that was kept since (40 to 100 ms)
+        if n - self._frozen_at >= FREEZE_EVERY or (n - self._frozen_at >= FREEZE_SOON and now - self._frozen_time >= 1.0):
             gc.collect(1)
             gc.freeze()
             self._frozen_at = n
+            self._frozen_time = now
 
     def render_frame(self) -> None:
         self._settle_gc()
@@ -340,10 +349,12 @@ class StreamviewApp(App[int]):
             bits.append(f"! {errors} anomal{'y' if errors == 1 else 'ies'}")
         if p.read_error:
             bits.append(f"! {p.read_error}")
+        if self._search_note:
+            bits.append(self._search_note)
         text = "  ".join(visible_line(b) for b in bits)
         if text != self._status_text:
             self._status_text = text
-            self._status.update(Text(text))
+            self._status.update(Text(text), layout=False)  # one docked line: no layout of the screen each frame
 
     # -- actions -----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:
@@ -435,18 +446,33 @@ class StreamviewApp(App[int]):
         if not query:
             return
         events = self.query_one(EventList)
-        needle = query.casefold()
         start = (events.cursor + 1) if events.cursor is not None else 0
-        n = len(self.model.events)
-        for step in range(n):
-            i = (start + step) % n
-            ev = self.model.events[i]
-            if needle in ev.data.casefold() or needle in ev.type.casefold():
-                events.select(i)
-                return
-        self.notify(f"no event matches {query!r}", markup=False)
+        # in a worker, a slice at a time: a million payloads take a second or two, and keys are answered meanwhile;
+        # a new search (or escape) stops this one
+        self.run_worker(self._search(query, start), group="search", exclusive=True, exit_on_error=False)
+
+    async def _search(self, query: str, start: int) -> None:
+        from streamview.search import Search
+
+        search = Search(self.model.events, query, start)
+        told = 0.0
+        try:
+            while not search.step():
+                if time.monotonic() - told > 0.1:
+                    told = time.monotonic()
+                    self._search_note = f"searching {query!r}: {search.progress:.0%} of {search.total:,} events"
+                    self._update_status()
+                await asyncio.sleep(0)
+        finally:
+            self._search_note = ""
+            self._update_status()
+        if search.found is not None:
+            self.query_one(EventList).select(search.found)
+        else:
+            self.notify(visible_line(f"no event matches {query!r}"), markup=False)
 
     def _close_search(self) -> bool:
+        self.workers.cancel_group(self, "search")
         box = self.query_one("#search", Input)
         if box.display:
             box.display = False

@@ -25,6 +25,7 @@ from streamview.protocols.base import Description
 from streamview.render import EVENT_HEADER, RowLayout, event_header, event_row, row_layout
 
 from .theme import pane_styles
+from .lines import PassStyle, set_virtual_size
 
 HEADER = EVENT_HEADER
 
@@ -44,7 +45,7 @@ def row_text(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anoma
     return text
 
 
-class EventList(ScrollView, can_focus=True):
+class EventList(PassStyle, ScrollView, can_focus=True):
     """Rows are the events of a session (``sync(count)`` shows newly arrived ones), all of them or the ones a filter
     keeps; the cursor is an event index. Each row is drawn from the session's description of its event."""
 
@@ -122,7 +123,7 @@ class EventList(ScrollView, can_focus=True):
         if self.rows is not None:
             self.rows = []
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, 0)
+        set_virtual_size(self, Size(self.size.width, 0))
         self.scroll_to(y=0, animate=False, immediate=True)
         self._update_subtitle()
         self.refresh()
@@ -136,7 +137,7 @@ class EventList(ScrollView, can_focus=True):
             keep = self._keep
             self.rows.extend(i for i in range(self.count, count) if keep(i))
         self.count = count
-        self.virtual_size = Size(self.size.width, self.row_count)
+        set_virtual_size(self, Size(self.size.width, self.row_count))
         if self.follow:
             self._scroll_to_end()
         else:
@@ -150,7 +151,7 @@ class EventList(ScrollView, can_focus=True):
         self.filter_name = name
         self._keep = keep
         self.rows = None if keep is None else [i for i in range(self.count) if keep(i)]
-        self.virtual_size = Size(self.size.width, self.row_count)
+        set_virtual_size(self, Size(self.size.width, self.row_count))
         self._cache.clear()
         self._update_subtitle()
         if self.cursor is not None and self.row_of(self.cursor) is not None:
@@ -227,7 +228,7 @@ class EventList(ScrollView, can_focus=True):
             segments = list(text.render(self.app.console, end=""))
             strip = Strip(segments, width).crop_extend(0, width, self.rich_style)
             self._cache[key] = strip
-        return strip.apply_style(self.rich_style).apply_offsets(scroll_x, row)
+        return strip.apply_style(self.rich_style).apply_offsets(scroll_x, row)  # (each cached in the strip)
 
     _related_key = None
 

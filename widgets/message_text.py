@@ -21,6 +21,8 @@ from textual.strip import Strip
 
 from streamview.render import TAB  # noqa: F401  (a tab as the message pane shows it)
 
+from .lines import PassStyle, set_virtual_size
+
 STYLE_HIGHLIGHT = Style(reverse=True)
 STYLE_CURSOR = Style(reverse=True)
 CACHE_ROWS = 400  # rendered rows kept (a Strip is a few hundred bytes and several objects the GC walks)
@@ -237,7 +239,7 @@ class WrappedText:
             self.load(text)
 
 
-class MessageText(ScrollView, can_focus=True):
+class MessageText(PassStyle, ScrollView, can_focus=True):
     """Draws a ``WrappedText``: only the visible rows, each cached as a Strip until its row changes."""
 
     DEFAULT_CSS = """
@@ -309,7 +311,7 @@ class MessageText(ScrollView, can_focus=True):
             for row in [r for r in self._cache if r >= doc.changed_from - 1]:  # -1: the old last row lost its cursor
                 del self._cache[row]
         doc.changed_from = doc.row_count
-        self.virtual_size = Size(self.scrollable_content_region.width, doc.row_count)
+        set_virtual_size(self, Size(self.scrollable_content_region.width, doc.row_count))
         self.refresh()
 
     def action_scroll_home(self) -> None:

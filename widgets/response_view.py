@@ -28,6 +28,7 @@ class ResponseView(VerticalScroll):
         self._at = 0.0
         self._count = -1
         self._trailing = None
+        self._lines = -1  # the body's line count as last drawn
 
     def compose(self):
         self._body = Static("", id="response-body", markup=False)  # kept: no query while the app shuts down
@@ -62,7 +63,11 @@ class ResponseView(VerticalScroll):
     def _draw(self) -> None:
         # the pane less its scrollbar's room (kept whether or not it shows) and the body's left margin
         width = max(20, self.size.width - self.styles.scrollbar_size_vertical - 1)
-        self._body.update(self.render_body(self._model, self._extra, pane_styles(self.app), width))
+        body = self.render_body(self._model, self._extra, pane_styles(self.app), width)
+        lines = body.plain.count("\n")
+        # the screen is laid out again only when the body's height changed (a count ticking does not change it)
+        self._body.update(body, layout=lines != self._lines)
+        self._lines = lines
 
     @staticmethod
     def render_body(model: Session, extra: dict[str, str], styles: dict | None = None, width: int = 40) -> Text:

@@ -23,6 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .lines import PassStyle, set_virtual_size
+
 GAP = 2  # cells between columns
 CAP = 60  # a column is never wider than this; a longer cell ends in an ellipsis
 ROWS_PER_FRAME = 12  # changed rows drawn in one frame, at most
@@ -35,7 +37,7 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
 
 
-class RowTable(ScrollView, can_focus=True):
+class RowTable(PassStyle, ScrollView, can_focus=True):
     """``set_rows(keys, rows)`` shows rows (tuples of cell texts, one per column) under the header; the cursor is a
     row number (``cursor_row``), kept on the same key when the rows change. A click (or ``action_select``, which the
     owner binds to Enter) posts ``Selected``."""
@@ -170,7 +172,7 @@ class RowTable(ScrollView, can_focus=True):
         old_keys, old_rows = self.keys, self.rows
         self.keys, self.rows = keys, rows
         if len(rows) != len(old_rows):  # a new virtual size lays the screen out again: only when it changes
-            self.virtual_size = Size(self.size.width, len(rows) + 1)
+            set_virtual_size(self, Size(self.size.width, len(rows) + 1))
         if keep is not None and keep in keys:
             cursor = keys.index(keep)
         else:
@@ -259,7 +261,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def on_resize(self, event) -> None:
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        set_virtual_size(self, Size(self.size.width, len(self.rows) + 1))
 
     def on_focus(self) -> None:
         self.refresh()

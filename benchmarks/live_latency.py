@@ -1,0 +1,199 @@
+"""Live latency: how long after a server sends an event its row is on the screen, in the App as ``streamview live``
+runs it (headless, ``App.run_test``), at a fixed rate of events.
+
+A loopback server (a process of its own) streams Chat Completions chunks at ``--rates`` events a second for
+``--seconds``, each chunk's text stamped with its send time (``time.perf_counter``, one clock for both processes on
+this machine). This process runs the App on the live source (``LiveSource`` -> ``Player`` -> ``Session``), and the
+events pane's ``render_line`` is wrapped to note when each event's row is first drawn. Printed, per rate:
+
+- **drawn**: the events whose row was drawn at least once (at a rate where more events arrive in a frame than the
+  pane has rows, the ones that scrolled by between two frames never are);
+- **arrival to screen**: send time to the first frame that showed the event's row, or, for a row that scrolled
+  by unseen, a later row (the screen was past it): p50, p99, max, beside the targets (issue 14: p99 under 50 ms at
+  1,000 events/s, under 100 ms at 10,000 events/s, with every event drawn);
+- the same for the rows drawn only, and the baseline: send to arrival in the source (the bytes read by the client).
+
+    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+UPSTREAM = r"""
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RATE, SECONDS = float(sys.argv[1]), float(sys.argv[2])
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        n = int(RATE * SECONDS)
+        t0 = time.perf_counter() + 0.2  # the App has drawn its first frame by then
+        i = 0
+        while i < n:
+            now = time.perf_counter()
+            due = t0 + i / RATE
+            if due > now:
+                time.sleep(min(due - now, 0.001) if due - now > 0.0015 else 0)
+                continue
+            out = []
+            while i < n and t0 + i / RATE <= now:  # every event due by now, each with the time it is sent
+                chunk = {"id": "chatcmpl-live", "object": "chat.completion.chunk", "created": 1, "model": "bench",
+                         "choices": [{"index": 0, "delta": {"content": f"{i}@{time.perf_counter():.6f} "},
+                                      "finish_reason": None}]}
+                out.append(f"data: {json.dumps(chunk)}\n\n")
+                i += 1
+            data = "".join(out).encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        end = b'data: {"id":"chatcmpl-live","object":"chat.completion.chunk","created":1,"model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+        self.wfile.write(f"{len(end):x}\r\n".encode() + end + b"\r\n0\r\n\r\n")
+        self.wfile.flush()
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def stamp_of(ev) -> tuple[int, float] | None:
+    """The event's number and send time, from its text (``N@SECONDS ``)."""
+    p = ev.payload
+    try:
+        text = p["choices"][0]["delta"]["content"]
+        n, t = text.strip().split("@")
+        return int(n), float(t)
+    except (TypeError, KeyError, IndexError, ValueError, AttributeError):
+        return None
+
+
+async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
+    from streamview.live import LiveSource, build_request
+    from streamview.replay.player import Player
+    from streamview.session import Session
+    from streamview.tui.app import StreamviewApp
+    from streamview.widgets.event_list import EventList
+
+    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(up.stdout.readline())
+        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-key")
+        request = build_request("hi", api="chat", model="bench", base_url=f"http://127.0.0.1:{port}/v1")
+        source = LiveSource(request, read_timeout=30)
+        player = Player(live=source, protocol="chat")
+        session = Session("live bench", player=player)
+        drawn: dict[int, float] = {}  # event index -> when its row was first drawn
+        frames: list[tuple[float, int]] = []  # (when, the highest event index drawn in that frame)
+        arrived: dict[int, float] = {}  # event index -> when the source had it (the player's clock is not ours)
+        original = EventList.render_line
+
+        def render_line(self, y: int):
+            strip = original(self, y)
+            row = round(self.scroll_y) + y
+            if row < self.row_count:
+                index = self.event_at(row)
+                now = time.perf_counter()
+                drawn.setdefault(index, now)
+                if not frames or frames[-1][1] < index:
+                    frames.append((now, index))
+            return strip
+
+        add = session.add
+
+        def add_timed(ev):
+            arrived.setdefault(ev.index, time.perf_counter())
+            add(ev)
+
+        session.add = add_timed  # type: ignore[method-assign]
+        EventList.render_line = render_line  # type: ignore[method-assign]
+        app = StreamviewApp(session)
+        try:
+            async with app.run_test(size=size) as pilot:
+                deadline = time.monotonic() + seconds + 30
+                while not player.finished and time.monotonic() < deadline:
+                    await pilot.pause(0.05)
+                await pilot.pause(0.3)  # the last frames
+        finally:
+            EventList.render_line = original  # type: ignore[method-assign]
+    finally:
+        up.terminate()
+    sent: dict[int, float] = {}
+    for ev in session.events:
+        s = stamp_of(ev)
+        if s is not None:
+            sent[ev.index] = s[1]
+    latency, drawn_only, source_lag = [], [], []
+    from bisect import bisect_left
+
+    highs = [h for _, h in frames]
+    for index, t_sent in sent.items():
+        if index in drawn:
+            drawn_only.append((drawn[index] - t_sent) * 1000)
+            on_screen = drawn[index]
+        else:  # scrolled by unseen: the first frame that drew a later row
+            k = bisect_left(highs, index)
+            on_screen = frames[k][0] if k < len(frames) else float("nan")
+        latency.append((on_screen - t_sent) * 1000)
+        if index in arrived:
+            source_lag.append((arrived[index] - t_sent) * 1000)
+    return {"rate": rate, "events": len(sent), "drawn": sum(1 for i in sent if i in drawn), "latency": latency,
+            "drawn_latency": drawn_only, "source": source_lag}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="100,1000,10000")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--size", default="200x50")
+    args = ap.parse_args()
+    sys.path.insert(0, ROOT)
+    w, h = (int(x) for x in args.size.split("x"))
+    targets = {1000.0: 50.0, 10000.0: 100.0}
+    print(f"streamview live on a loopback server, the App headless at {w}x{h}, {args.seconds:g} s a rate")
+    for rate in (float(r) for r in args.rates.split(",")):
+        r = asyncio.run(measure(rate, args.seconds, (w, h)))
+        lat, src = r["latency"], r["source"]
+        target = targets.get(rate)
+        every = r["drawn"] == r["events"]
+        verdict = ""
+        if target is not None:
+            met = pct(lat, 99) < target and every
+            verdict = f" (target p99 under {target:g} ms, every event drawn: {'MET' if met else 'NOT MET'})"
+        print(f"{rate:>7,.0f} events/s: {r['events']:,} events, {r['drawn']:,} rows drawn ({r['drawn'] / max(1, r['events']):.0%})")
+        print(f"   arrival to screen   p50 {statistics.median(lat):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  "
+              f"max {max(lat):7.1f} ms{verdict}")
+        if r["drawn_latency"]:
+            d = r["drawn_latency"]
+            print(f"   rows drawn only     p50 {statistics.median(d):7.1f} ms  p99 {pct(d, 99):7.1f} ms  max {max(d):7.1f} ms")
+        print(f"   baseline: send to the source   p50 {statistics.median(src):7.2f} ms  p99 {pct(src, 99):7.2f} ms  "
+              f"max {max(src):7.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""``/`` search (streamview/search.py, and the App's worker): case-insensitive in data or type, from the cursor on,
+wrapping round once; run in slices so keys are answered while it scans, its progress in the status line, and a new
+search stops the one running."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from streamview.events import StreamEvent
+from streamview.search import Search
+from tests.conftest import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _events(texts: list[str]) -> list[StreamEvent]:
+    return [StreamEvent(i, "event", "message", t, None, i, type="x.delta") for i, t in enumerate(texts)]
+
+
+def test_matches_case_insensitively_from_the_start_and_wraps_round_once():
+    evs = _events(['{"d":"Hello"}', '{"d":"world"}', '{"d":"HELLO again"}', '{"d":"café Ünïcode"}'])
+    assert Search(evs, "hello").run() == 0
+    assert Search(evs, "hello", start=1).run() == 2
+    assert Search(evs, "hello", start=3).run() == 0  # wrapped round
+    assert Search(evs, "ÜNÏ").run() == 3  # not ASCII: the case-folded text
+    assert Search(evs, "x.DELTA").run() == 0  # the type too
+    s = Search(evs, "absent")
+    assert s.run() is None and s.done and s.progress == 1.0
+
+
+def test_a_scan_runs_in_slices_of_its_budget():
+    evs = _events([f'{{"d":"token {i}"}}' for i in range(200_000)] + ['{"d":"the needle"}'])
+    s = Search(evs, "NEEDLE")
+    slices = 0
+    t0 = time.perf_counter()
+    while not s.step(0.002):
+        slices += 1
+        assert 0 < s.progress < 1
+    assert s.found == 200_000 and slices >= 2  # it gave the loop back before the end
+    assert time.perf_counter() - t0 < 10
+
+
+async def test_keys_are_answered_while_a_search_runs_and_a_new_search_replaces_it(tmp_path, monkeypatch):
+    import streamview.search as search_module
+    from streamview.replay.player import Player
+    from streamview.session import Session
+    from streamview.tui.app import StreamviewApp
+    from streamview.widgets.event_list import EventList
+    from textual.events import Key
+    from textual.widgets import Input
+
+    path = tmp_path / "big.sse"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_transcript.py"), "--deltas", "60000", "-o", str(path)],
+                   check=True)
+    app = StreamviewApp(Session("big", player=Player(path.open("rb"), instant=True)))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished and app.query_one(EventList).count == len(app.model.events),
+                         timeout=60)
+        n = len(app.model.events)
+        step = search_module.Search.step
+
+        def slow_step(self, budget=0.008):  # 2,000 events a slice and 5 ms each: a scan of all takes > 150 ms
+            time.sleep(0.005)
+            return step(self, 0)
+
+        monkeypatch.setattr(search_module.Search, "step", slow_step)
+        events = app.query_one(EventList)
+        box = app.query_one("#search", Input)
+        app.action_search()
+        box.value = "zzznosuchtext"
+        box.post_message(Input.Submitted(box, box.value))  # as enter does; the test does not wait for the app to idle
+
+        async def until(condition, timeout=5.0):
+            deadline = time.monotonic() + timeout
+            while not condition():
+                assert time.monotonic() < deadline, "condition not reached in time"
+                await asyncio.sleep(0.005)
+
+        await until(lambda: app._search_note.startswith("searching 'zzznosuchtext'"))
+        assert "%" in app._search_note  # its progress, in the status line
+        events.focus()
+        before = events.cursor
+        app.post_message(Key("up", None))  # a key while it scans, as the terminal driver posts it
+        await until(lambda: events.cursor != before)
+        assert app._search_note  # answered before the scan ended
+        box.post_message(Input.Submitted(box, "function_call_arguments.done"))  # another search: the first stops
+        await wait_until(pilot, lambda: app.travel is not None, timeout=30)
+        assert app.model.events[app.travel].type == "response.function_call_arguments.done" and app.travel > n // 2
+        assert not app._search_note
+        assert not any("no event matches" in str(n.message) for n in app._notifications)  # the first was stopped
