@@ -1,6 +1,6 @@
 """``/`` search (streamview/search.py, and the App's worker): case-insensitive in data or type, from the cursor on,
 wrapping round once; run in slices so keys are answered while it scans, its progress in the status line, and a new
-search stops the one running."""
+search stops the one running. ``f`` filters over many events scan the same way (widgets/event_list.py)."""
 
 from __future__ import annotations
 
@@ -92,3 +92,47 @@ async def test_keys_are_answered_while_a_search_runs_and_a_new_search_replaces_i
         assert app.model.events[app.travel].type == "response.function_call_arguments.done" and app.travel > n // 2
         assert not app._search_note
         assert not any("no event matches" in str(n.message) for n in app._notifications)  # the first was stopped
+
+
+async def test_a_filter_over_many_events_scans_in_slices_answering_keys(tmp_path, monkeypatch):
+    """``f`` over a long stream: the rows are found a slice at a time (the progress in the pane's subtitle), keys
+    are answered meanwhile, a new ``f`` stops the scan, and the rows are those a scan at once would keep."""
+    import streamview.widgets.event_list as event_list
+    from streamview.replay.player import Player
+    from streamview.session import Session
+    from streamview.tui.app import StreamviewApp
+    from textual.events import Key
+
+    monkeypatch.setattr(event_list, "SCAN_SLICE", 0.0005)  # a slice of 2,000 events at most
+    path = tmp_path / "big.sse"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_transcript.py"), "--deltas", "60000", "-o", str(path)],
+                   check=True)
+    app = StreamviewApp(Session("big", player=Player(path.open("rb"), instant=True)))
+    async with app.run_test(size=(160, 40)) as pilot:
+        events = app.query_one(event_list.EventList)
+        await wait_until(pilot, lambda: app.player.finished and events.count == len(app.model.events), timeout=60)
+        n = len(app.model.events)
+        app.post_message(Key("f", None))  # no deltas
+
+        async def until(condition, timeout=10.0):
+            deadline = time.monotonic() + timeout
+            while not condition():
+                assert time.monotonic() < deadline, "condition not reached in time"
+                await asyncio.sleep(0.001)
+
+        await until(lambda: events.filtering and events.filter_name == "no deltas")
+        assert "looking:" in events.border_subtitle
+        before = events.cursor
+        app.post_message(Key("up", None))  # answered while the scan runs
+        await until(lambda: events.cursor != before)
+        assert events.filtering
+        await until(lambda: not events.filtering)
+        kinds = app.model
+        assert events.rows == [i for i in range(n) if not kinds.is_delta(i)]
+        assert "looking:" not in events.border_subtitle and f"of {n:,})" in events.border_subtitle
+        events.set_filter("all", None)
+        events.set_filter("no deltas", lambda i: not kinds.is_delta(i))
+        assert events.filtering
+        events.set_filter("anomalies", lambda i: False)  # a new filter: the scan of the last one stops
+        await until(lambda: not events.filtering)
+        assert events.filter_name == "anomalies" and events.rows == []

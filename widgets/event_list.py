@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+import time
 from bisect import bisect_left
 from typing import Callable, Sequence
 
@@ -30,6 +31,7 @@ from .lines import PassStyle, set_virtual_size
 HEADER = EVENT_HEADER
 
 STYLE_CURSOR = Style(reverse=True)
+SCAN_SLICE = 0.008  # seconds a filter's scan runs before the loop has its turn again
 
 
 def row_text(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly] = (),
@@ -86,6 +88,8 @@ class EventList(PassStyle, ScrollView, can_focus=True):
         self.follow = True
         self.new_since_detach = 0
         self.rows: list[int] | None = None  # event indexes a filter keeps (None: every event)
+        self._scanned: int | None = None  # while a filter's scan runs: the events it has looked at
+        self._scan_id = 0
         self.filter_name = "all"
         self._keep: Callable[[int], bool] | None = None
         self._cache: LRUCache[tuple, Strip] = LRUCache(512)  # rows on screen and near it: few objects for the GC
@@ -122,6 +126,8 @@ class EventList(PassStyle, ScrollView, can_focus=True):
         self.new_since_detach = 0
         if self.rows is not None:
             self.rows = []
+        self._scan_id += 1  # a filter's scan of the old events stops; the new ones are filtered as they come
+        self._scanned = None
         self._cache.clear()
         set_virtual_size(self, Size(self.size.width, 0))
         self.scroll_to(y=0, animate=False, immediate=True)
@@ -133,7 +139,7 @@ class EventList(PassStyle, ScrollView, can_focus=True):
         if count == self.count:
             return
         before = self.row_count
-        if self.rows is not None and self._keep is not None:
+        if self.rows is not None and self._keep is not None and self._scanned is None:  # (a scan covers them)
             keep = self._keep
             self.rows.extend(i for i in range(self.count, count) if keep(i))
         self.count = count
@@ -147,12 +153,48 @@ class EventList(PassStyle, ScrollView, can_focus=True):
 
     def set_filter(self, name: str, keep: Callable[[int], bool] | None) -> None:
         """Show only the events whose index ``keep`` accepts (None: all of them). The cursor stays on its event if
-        it can."""
+        it can. The events are looked at a slice of time at a go (``_scan``), the loop answering keys in between
+        (a million take a second), the rows found so far shown and the progress in the subtitle; a new filter
+        stops the scan."""
         self.filter_name = name
         self._keep = keep
-        self.rows = None if keep is None else [i for i in range(self.count) if keep(i)]
-        set_virtual_size(self, Size(self.size.width, self.row_count))
+        self._scan_id += 1
         self._cache.clear()
+        if keep is None:
+            self.rows, self._scanned = None, None
+            self._filtered()
+            return
+        self.rows, self._scanned = [], 0
+        self._scan(self._scan_id)
+
+    def _scan(self, scan_id: int) -> None:
+        if scan_id != self._scan_id or self._scanned is None or not self.is_attached:
+            return  # another filter since, or no filter
+        keep, rows, i = self._keep, self.rows, self._scanned
+        until = time.perf_counter() + SCAN_SLICE
+        while i < self.count:
+            stop = min(self.count, i + 2_000)
+            rows.extend(j for j in range(i, stop) if keep(j))
+            i = stop
+            if time.perf_counter() >= until:
+                break
+        self._scanned = i
+        if i < self.count:
+            set_virtual_size(self, Size(self.size.width, self.row_count))
+            self._update_subtitle()
+            self.refresh()
+            self.set_timer(0.001, lambda: self._scan(scan_id))  # the rest after the loop has had its turn
+            return
+        self._scanned = None
+        self._filtered()
+
+    @property
+    def filtering(self) -> bool:
+        """Whether a filter's scan is still going through the events."""
+        return self._scanned is not None
+
+    def _filtered(self) -> None:
+        set_virtual_size(self, Size(self.size.width, self.row_count))
         self._update_subtitle()
         if self.cursor is not None and self.row_of(self.cursor) is not None:
             self.scroll_to_row(self.row_of(self.cursor))
@@ -182,7 +224,8 @@ class EventList(PassStyle, ScrollView, can_focus=True):
     def _update_subtitle(self) -> None:
         bits = []
         if self.filter_name != "all":
-            bits.append(f"filter: {self.filter_name} ({self.row_count:,} of {self.count:,})")
+            scanning = f", looking: {self._scanned / max(1, self.count):.0%}" if self._scanned is not None else ""
+            bits.append(f"filter: {self.filter_name} ({self.row_count:,} of {self.count:,}{scanning})")
         if not self.follow and self.new_since_detach:
             bits.append(f"+{self.new_since_detach:,} new · end to follow")
         elif not self.follow:
@@ -204,7 +247,7 @@ class EventList(PassStyle, ScrollView, can_focus=True):
         row = scroll_y + y
         width = self.size.width
         if row >= self.row_count:
-            if row == 0 and self.rows is not None and self.count:  # a filter that keeps nothing says so
+            if row == 0 and self.rows is not None and self.count and self._scanned is None:  # a filter that keeps nothing says so
                 note = Text(f" no events match the filter: {self.filter_name} (f: the next filter)", style="dim italic")
                 note.truncate(width, overflow="ellipsis", pad=True)
                 return Strip(list(note.render(self.app.console, end="")), width).apply_style(self.rich_style)
