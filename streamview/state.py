@@ -87,6 +87,21 @@ class Chunks(Sequence):
     def __len__(self) -> int:
         return len(self._ends)
 
+    def text_from(self, k: int) -> str:
+        """The deltas from the k-th on, joined (``"".join(chunks[k:])``), in what they hold, not one call per delta:
+        a pane that shows a growing block reads what arrived since its last frame."""
+        n = len(self._ends)
+        if k >= n:
+            return ""
+        k = max(0, k)
+        tail = self._tail
+        tail_first = n - len(tail)
+        if k >= tail_first:
+            return "".join(tail[k - tail_first :])
+        s = bisect_right(self._firsts, k) - 1
+        start = (self._ends[k - 1] if k else 0) - self._starts[s]
+        return "".join([self._segs[s][start:], *self._segs[s + 1 :], *tail])
+
     def _get(self, i: int) -> str:
         ends = self._ends
         tail_first = len(ends) - len(self._tail)

@@ -87,3 +87,20 @@ def test_a_snapshot_keeps_a_blocks_deltas_by_reference_and_a_count():
     snap = snapshot(many)
     many.append("end")
     assert list(restore(snap)) == [str(i) for i in range(2000)]
+
+
+def test_text_from_is_the_deltas_from_k_joined():
+    """``Chunks.text_from(k)`` (what the message pane reads each frame) equals ``"".join(chunks[k:])``, across
+    joined segments, the tail, and after ``text()`` made one segment."""
+    import random
+
+    r = random.Random(3)
+    for _ in range(100):
+        items = ["".join(r.choice("ab日\n") for _ in range(r.randint(0, 5))) for _ in range(r.randint(0, 3000))]
+        chunks = Chunks()
+        for piece in items:
+            chunks.append(piece)
+            if r.random() < 0.01:
+                chunks.text()
+        for k in (0, 1, len(items) // 2, len(items) - 1, len(items), len(items) + 3, r.randint(0, len(items))):
+            assert chunks.text_from(k) == "".join(items[k:])

@@ -32,6 +32,7 @@ from .help import HelpScreen
 from .keybar import KeyBar
 
 FRAME = 1 / 30
+LOADING_FRAME = 0.1  # seconds between the panes' updates while a file loads at full speed (--instant, e)
 FREEZE_EVERY = 5_000  # events: how often the objects kept so far are moved out of the garbage collector's sight
 FREEZE_SOON = 1  # ... or, a second after the last freeze, any that arrived since (a live stream)
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
@@ -95,6 +96,7 @@ class StreamviewApp(App[int]):
         self._finished = False
         self._frozen_at = 0
         self._frozen_time = 0.0
+        self._synced_at = 0.0  # when the panes were last brought up to date
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -303,6 +305,11 @@ class StreamviewApp(App[int]):
             events.scroll_end(animate=False, immediate=True, x_axis=False)  # layout changed under a following list
         if key == self._shown:
             return
+        p = self.player
+        now = time.monotonic()
+        if p.instant and p.live is None and not p.finished and now - self._synced_at < LOADING_FRAME:
+            return  # a file loading at full speed: the panes follow it 10 times a second (each frame redraws them)
+        self._synced_at = now
         self._shown = key
         streaming = not self.player.finished
         with self.batch_update():
