@@ -128,7 +128,9 @@ class TestSearch:
 
         async def run_before(pilot) -> None:
             await loaded(pilot)
+            pilot.app.query_one("#search").cursor_blink = False  # the box's cursor shown whenever the picture is taken
             await pilot.press("slash", *"assist", "enter")
+            await wait_until(pilot, lambda: pilot.app.travel is not None and not pilot.app._search_note)
             await pilot.pause(0.2)
 
         assert snap_compare(make_app(SEED_O4, label="o4-mini-hello.sse", instant=True), terminal_size=(120, 40), run_before=run_before)

@@ -32,7 +32,7 @@ from .help import HelpScreen
 from .keybar import KeyBar
 
 FRAME = 1 / 30
-LOADING_FRAME = 0.1  # seconds between the panes' updates while a file loads at full speed (--instant, e)
+LOADING_FRAME = 0.1  # seconds between the panes' updates while a file loads at full speed (--instant)
 FREEZE_EVERY = 5_000  # events: how often the objects kept so far are moved out of the garbage collector's sight
 FREEZE_SOON = 1  # ... or, a second after the last freeze, any that arrived since (a live stream)
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
