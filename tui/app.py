@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from array import array
 import time
 import sys
 from functools import partial
@@ -88,8 +89,9 @@ class StreamviewApp(App[int]):
         self._marks_key = (0, False)
         self._timeline_at = 0.0
         self._timeline_n = 0
-        self._times: list[float] = []
+        self._times = array("d")  # the events' arrival times, read once per event (8 bytes each)
         self._times_read = 0
+        self._times_ordered = True  # they never went back (the timeline bins them by bisection)
         self.search_query = ""
         self._search_note = ""  # a search's progress, in the status line while it runs
         self._filter_step = 0
@@ -171,8 +173,9 @@ class StreamviewApp(App[int]):
         self.travel = None
         self._shown = -1
         self._marks_key = (0, False)
-        self._times.clear()
+        del self._times[:]
         self._times_read = 0
+        self._times_ordered = True
         self._finished = False
         self._events.set_session(flow.session)
         self._message_view.reset()
@@ -384,8 +387,9 @@ class StreamviewApp(App[int]):
     def action_restart(self) -> None:
         self.action_live()
         self.model.reset()
-        self._times.clear()
+        del self._times[:]
         self._times_read = 0
+        self._times_ordered = True
         self.query_one(EventList).set_events(self.model.events)
         self.query_one(MessageView).reset()
         self._finished = False
@@ -493,17 +497,21 @@ class StreamviewApp(App[int]):
 
         now = time.monotonic()
         events = self.model.events
-        # a burst redraws at most 4 times a second (once a second past 100k events: binning is O(events));
-        # a trickle (or the end) at once, so a paused view is exact
-        interval = max(0.25, len(events) / 100_000)
+        # a burst redraws at most 4 times a second (binning times out of order is O(events): then once a second
+        # past 100k events); a trickle (or the end) at once, so a paused view is exact
+        interval = 0.25 if self._times_ordered else max(0.25, len(events) / 100_000)
         if now - self._timeline_at < interval and len(events) - self._timeline_n > 50 and not self.player.finished:
             return
         self._timeline_at, self._timeline_n = now, len(events)
         times = self._times  # arrival times read once per event, not once per redraw
-        times.extend(t for ev in events[self._times_read :] if (t := ev.t) is not None)
+        new = [t for ev in events[self._times_read :] if (t := ev.t) is not None]
+        if new and self._times_ordered:
+            self._times_ordered = (not times or new[0] >= times[-1]) and all(a <= b for a, b in zip(new, new[1:]))
+        times.extend(new)
         self._times_read = len(events)
         spark = self._timeline
-        spark.data = zero_based(timeline_bins(times, spark.size.width, len(events)), spark.size.width)
+        spark.data = zero_based(timeline_bins(times, spark.size.width, len(events), self._times_ordered),
+                                spark.size.width)
 
     def action_save(self) -> None:
         """Ask where (a generated ``streamview-*.sse`` name as the default), then write the stream so far."""

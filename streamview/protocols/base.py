@@ -218,6 +218,8 @@ def quoted(value: Any, limit: int) -> str:
     """A string value as a row shows it: JSON-quoted (so whitespace and quotes are visible), cut at ``limit``."""
     import json
 
+    if isinstance(value, str):  # the quoted form of the first ``limit`` characters starts the same (a 10 MB text)
+        value = value[:limit]
     return json.dumps(value, ensure_ascii=False)[:limit]
 
 
