@@ -32,9 +32,6 @@ class Search:
     def progress(self) -> float:
         return self.scanned / self.total if self.total else 1.0
 
-    def matches(self, ev: StreamEvent) -> bool:
-        return self._needle in ev.data.casefold() or self._needle in ev.type.casefold()
-
     def step(self, budget: float = 0.008) -> bool:
         """Scan for up to ``budget`` seconds; True once it is done (``found`` is the index, or None: no match)."""
         until = time.perf_counter() + budget
@@ -47,7 +44,7 @@ class Search:
                 if i >= n:
                     i -= n
                 ev = events[i]
-                d = ev._data  # ev.data and ev.type without the property calls: this runs a million times
+                d = ev._data  # the data and the type, without the property calls: this runs a million times
                 if needle in (d.decode() if d.__class__ is bytes_ else d).casefold() or needle in ev._shape[2].casefold():
                     self.scanned = k + 1
                     self.found = i

@@ -35,7 +35,7 @@ _INT_KEYS = 1 << 30  # int keys below this are stored as themselves
 # apart and further when a snapshot costs more (CHECKPOINT_COST events per second of snapshot), at most
 # CHECKPOINT_MAX: the state as of any event is a restore and at most that many events folded again
 CHECKPOINT_MIN, CHECKPOINT_MAX, CHECKPOINT_COST = 2_000, 50_000, 4_000_000
-BIG_EVENT = 64 * 1024  # bytes of data from which an event's row description is kept once made
+BIG_EVENT = 64 * 1024  # bytes of data from which an event's row description is made by the fold and kept
 
 
 class Session:
@@ -86,7 +86,7 @@ class Session:
         self._keys = array("i")  # the key of each folded event: an index into _key_table, -1 for none
         self._key_table: list[Hashable] = []
         self._key_ids: dict[Hashable, int] = {}
-        self._described: dict[int, tuple[Protocol, Description]] = {}  # the descriptions of big events, kept
+        self._described: dict[int, Description] = {}  # big events' descriptions, made as they were folded
         self._checkpoints: list[tuple[int, Any]] = []  # (event index, assembler snapshot just after it)
         self._checkpoint_at = array("q")  # their event indexes, for bisect
         self._since = 0  # events folded since the last checkpoint
@@ -215,7 +215,7 @@ class Session:
             if check is not None:
                 check(ev, assembler.state)
             if describes and len(ev._data) >= BIG_EVENT:  # described now, while its payload is parsed (``describe``)
-                session._described[ev.index] = (session.proto, session.proto.describe(ev))
+                session._described[ev.index] = session.proto.describe(ev)
             if checkpoints:
                 session._since += 1
                 if session._since >= session._every:
@@ -325,21 +325,17 @@ class Session:
         return index < len(self._kinds) and self._kinds[index] == _DELTA_CODE
 
     def describe(self, index: int) -> Description:
-        """The full description of event ``index`` (its summary is made now, for the row that shows it). A big
-        event's is kept once made: its payload is parsed again to describe it (a terminal event that carries the
-        whole response, 20 MB at a million deltas, took 300 ms a redraw of its row)."""
+        """The full description of event ``index`` (its summary is made now, for the row that shows it); a big
+        event's was made by the fold, while its payload was parsed (parsing 20 MB again per redraw of its row took
+        300 ms)."""
         ev = self.events[index]
         proto = self.proto
         if proto is None:
             from .protocols.unknown import describe_plain
 
             return describe_plain(ev)
-        if len(ev._data) < BIG_EVENT:
-            return proto.describe(ev)
-        kept = self._described.get(index)
-        if kept is None or kept[0] is not proto:
-            kept = self._described[index] = (proto, proto.describe(ev))
-        return kept[1]
+        kept = self._described.get(index) if self._described else None
+        return kept if kept is not None else proto.describe(ev)
 
     # -- timings (seconds on the stream's own clock: the transcript's t= times, or the replay schedule) ------
     @property
