@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import AsyncIterator, BinaryIO, Callable
 
 from streamview.events import StreamEvent
 from streamview.live import LiveSource
 from streamview.source import CHUNK, READ_ERRORS, EventReader, SourceError, framing_of, read_failure
 from streamview.sse import Frame, TranscriptMeta
+from streamview.store import EventStore, FileIndex
 
 DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
 INSTANT_BATCH = 500  # events emitted between yields to the event loop when not pacing
-READ_AHEAD = 50_000  # events decoded ahead of playback at most: a huge file streams, it is not loaded first
+READ_AHEAD = 5_000  # events decoded ahead of playback at most (held as objects until played): a huge file streams
 FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 
 
@@ -52,13 +54,16 @@ class Player:
         self.instant = instant or live is not None
         self.paused = paused
         self.pace = pace
-        self.buffer: list[StreamEvent] = []
+        # every event read, kept in a store (each one's data read back from the file, or the spool, when asked)
+        index = FileIndex.of(fp) if fp is not None else None
+        self.buffer = EventStore(index)
+        self._ahead: deque[StreamEvent] = deque()  # the events read and not yet played, as objects
         self.cursor = 0  # index of the next event to emit
         self.eof = False
         self.read_error: str | None = None
         self.finished = False
         self._reader = EventReader(clock=live.elapsed if live is not None else None, on_frame=on_frame,
-                                   framing=framing_of(protocol))
+                                   framing=framing_of(protocol), index=index)
         self._wake = asyncio.Event()
         self._steps = 0
         self._skip = False
@@ -191,7 +196,10 @@ class Player:
                 ev.t = ev.index * self.pace
                 ev.t_synthetic = True
         if events:
-            self.buffer.extend(events)
+            append = self.buffer.append
+            for ev in events:
+                append(ev)
+            self._ahead.extend(events)
             self._wake.set()
 
     def _reanchor(self) -> None:
@@ -213,7 +221,10 @@ class Player:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            ev = self.buffer[self.cursor]
+            ahead = self._ahead
+            while ahead and ahead[0].index < self.cursor:
+                ahead.popleft()
+            ev = ahead[0] if ahead and ahead[0].index == self.cursor else self.buffer[self.cursor]
             if self.paused and self._steps == 0:
                 self._wake.clear()
                 await self._wake.wait()

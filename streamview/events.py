@@ -286,13 +286,13 @@ def parse_frame(frame: Frame, index: int, lines: array | None = None) -> StreamE
         lines.append(line)
         line = lines
     if kind == "comment":
-        return _event(index, kind, frame.event, ": comment", frame.text, frame.t, line, None, None, None, False)
+        return _event(index, kind, frame.event, ": comment", _pack(frame.text), frame.t, line, None, None, None, False)
     if kind == "junk":
         count = "line" if frame.count == 1 else f"{frame.count} lines"
         error = f"{count} at line {frame.line} {frame.why or 'not SSE (no known field name)'}"
         if frame.truncated:
             error += "; input ended mid-line"
-        return _event(index, kind, frame.event, "? not SSE", frame.text, frame.t, line, None, None, error, False)
+        return _event(index, kind, frame.event, "? not SSE", _pack(frame.text), frame.t, line, None, None, error, False)
     cut = (frame.why or _CUT) if frame.truncated else ""
     return _parse_event(index, kind, frame.event, frame.data, frame.t, line, frame.no_data, cut)
 

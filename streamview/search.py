@@ -35,24 +35,52 @@ class Search:
     def step(self, budget: float = 0.008) -> bool:
         """Scan for up to ``budget`` seconds; True once it is done (``found`` is the index, or None: no match)."""
         until = time.perf_counter() + budget
-        events, n, needle = self.events, self.total, self._needle
-        bytes_ = bytes
+        events, n = self.events, self.total
+        datas = getattr(events, "datas", None)  # an EventStore: the data read in runs, not event by event
+        types: dict[str, bool] = {}
         while self.scanned < n:
             stop = min(n, self.scanned + 2_000)  # a look at the clock every 2,000 events
-            for k in range(self.scanned, stop):
-                i = self.start + k
-                if i >= n:
-                    i -= n
-                ev = events[i]
-                d = ev._data  # the data and the type, without the property calls: this runs a million times
-                if needle in (d.decode() if d.__class__ is bytes_ else d).casefold() or needle in ev._shape[2].casefold():
-                    self.scanned = k + 1
-                    self.found = i
-                    return True
+            first = self.start + self.scanned
+            if first >= n:
+                first -= n
+            count = min(stop - self.scanned, n - first)  # one run, not across the wrap
+            stop = self.scanned + count
+            if datas is not None:
+                found = self._scan_store(events, datas(first, first + count), first, types)
+            else:
+                found = self._scan_list(events, first, count)
+            if found is not None:
+                self.scanned = found - first + self.scanned + 1
+                self.found = found
+                return True
             self.scanned = stop
             if time.perf_counter() >= until:
                 return self.scanned >= n
         return True
+
+    def _scan_store(self, events, datas: list, first: int, types: dict[str, bool]) -> int | None:
+        needle = self._needle
+        bytes_ = bytes
+        for k, d in enumerate(datas):
+            if needle in (d.decode(errors="replace") if d.__class__ is bytes_ else d).casefold():
+                return first + k
+            t = events.type_of(first + k)
+            hit = types.get(t)
+            if hit is None:
+                hit = types[t] = needle in t.casefold()
+            if hit:
+                return first + k
+        return None
+
+    def _scan_list(self, events, first: int, count: int) -> int | None:
+        needle = self._needle
+        bytes_ = bytes
+        for i in range(first, first + count):
+            ev = events[i]
+            d = ev._data  # the data and the type, without the property calls: this runs a million times
+            if needle in (d.decode() if d.__class__ is bytes_ else d).casefold() or needle in ev._shape[2].casefold():
+                return i
+        return None
 
     def run(self) -> int | None:
         """The whole scan at once (headless use, tests): the index found, or None."""

@@ -27,6 +27,7 @@ from .protocols.base import DELTA, KINDS, Description, Protocol
 from .protocols.unknown import NullAssembler, NullChecker, PendingState
 from .sse import TranscriptMeta
 from .state import StreamState
+from .store import EventStore, FileIndex
 
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _DELTA_CODE = _KIND_CODE[DELTA]
@@ -41,12 +42,13 @@ BIG_EVENT = 64 * 1024  # bytes of data from which an event's row description is 
 class Session:
     def __init__(self, source: str = "", meta: TranscriptMeta | None = None, protocol: str | None = None, *,
                  keep: bool = True, check: bool = True, describe: bool | None = None, player: Any = None,
-                 framing: Any = None) -> None:
+                 framing: Any = None, index: Any = None) -> None:
         """``source``: what the stream is, in words (a file name, ``live MODEL``). ``player``: where its events
         come from (``replay.player.Player``, which paces a file or plays a live source), when the session is
         played rather than fed by hand; its ``meta``, ``protocol`` and framing are the session's unless given.
         ``framing``: what the events are read with, a name or a callable that says it (None: not known), so that
-        sniffing asks only the protocols of that framing."""
+        sniffing asks only the protocols of that framing. ``index``: the ``store.FileIndex`` of the transcript
+        file the events are read from (their data is read back from there, not kept)."""
         if player is not None:
             meta = meta or player.meta
             protocol = protocol or player.protocol
@@ -62,10 +64,13 @@ class Session:
         self.check = check
         self.describes = keep if describe is None else describe
         self.framing = framing
+        self._index = index
         self.reset()
 
     def reset(self) -> None:
-        self.events: list[StreamEvent] = []  # every event (keep), or those waiting for the protocol (not keep)
+        # every event (keep: an EventStore, the player's records when there is one), or those waiting for the
+        # protocol (not keep)
+        self.events: Any = self._store() if self.keep else []
         self.problems: list[StreamEvent] = []
         self._count = 0  # events added (counted when they are not kept: ``count``)
         self._events_seen = 0
@@ -141,7 +146,13 @@ class Session:
             return
         self._fold(ev)
 
-    # what was added: read from the list when every event is kept, counted as they come when not
+    def _store(self) -> EventStore:
+        store = getattr(self.player, "buffer", None)
+        if isinstance(store, EventStore):
+            return store.view()
+        return EventStore(self._index)
+
+    # what was added: read from the store when every event is kept, counted as they come when not
     @property
     def count(self) -> int:
         return len(self.events) if self.keep else self._count
@@ -162,14 +173,15 @@ class Session:
     def events_seen(self) -> int:
         """Of the events added, the SSE events (not comments, not junk)."""
         if self.keep:
-            return sum(1 for ev in self.events if ev._shape[0] == "event")
+            return self.events.seen
         return self._events_seen
 
     @property
     def last_event(self) -> StreamEvent | None:
         """The last SSE event added (not a comment, not junk)."""
         if self.keep:
-            return next((ev for ev in reversed(self.events) if ev._shape[0] == "event"), None)
+            i = self.events.last_event_index
+            return self.events[i] if i >= 0 else None
         return self._last_event
 
     def _fold(self, ev: StreamEvent) -> None:
@@ -247,14 +259,12 @@ class Session:
         if self.proto is None:
             self._decide(self._sniffer.finish())
         self.finished = True
-        if self.check:
-            if self.keep:
-                self.checker.finish(self.events)
-            else:  # the checkers read the last event (and whether any was a real event), not the whole list
-                tail = [self.last] if self.last is not None else []
-                if self.last_event is not None and self.last_event is not self.last:
-                    tail.insert(0, self.last_event)
-                self.checker.finish(tail)
+        if self.check:  # the checkers read the last event (and whether any was a real event), not the whole list
+            last, last_event = self.last, self.last_event
+            tail = [last] if last is not None else []
+            if last_event is not None and (last is None or last_event.index != last.index):
+                tail.insert(0, last_event)
+            self.checker.finish(tail)
 
     def marks(self) -> dict[int, list[Anomaly]]:
         """Anomalies by the event index they point at (rebuilt only when the list changed)."""
@@ -366,8 +376,9 @@ def read_session(fp, protocol: str | None = None, *, check: bool = True, keep: b
     cut-off gzip file) keeps what was read before it and says why in ``read_error``."""
     from .source import EventReader, SourceError, framing_of, iter_chunks
 
-    reader = EventReader(framing=framing_of(protocol))
-    session = Session(source, protocol=protocol, keep=keep, check=check, framing=lambda: reader.framing)
+    index = FileIndex.of(fp) if keep else None
+    reader = EventReader(framing=framing_of(protocol), index=index)
+    session = Session(source, protocol=protocol, keep=keep, check=check, framing=lambda: reader.framing, index=index)
     with fp:
         try:
             for chunk in iter_chunks(fp):

@@ -12,8 +12,12 @@ from typing import BinaryIO, Callable, Iterator
 from .events import StreamEvent, parse_frame, parse_record
 from .framing import AUTO, DEFAULT, framer
 from .sse import Frame
+from .store import FileIndex
 
 CHUNK = 64 * 1024
+SLACK = 4096  # bytes between one event's data and the next one's that are looked through for it
+_FFFD = "\ufffd".encode()
+TAIL = 64 * 1024  # bytes of the previous chunk kept to find an event's data that began there
 
 
 class SourceError(Exception):
@@ -90,12 +94,18 @@ class EventReader:
     """
 
     def __init__(self, clock: Callable[[], float] | None = None, on_frame: Callable[[Frame, StreamEvent], None] | None = None,
-                 framing: str = DEFAULT) -> None:
+                 framing: str = DEFAULT, index: FileIndex | None = None) -> None:
+        """``index``: the file being read is a regular file, read from its start: where each event's data lies in
+        it is noted there (``store.FileIndex``), so that a store can read it back from the file."""
         self.parser = framer(framing, keep_raw=on_frame is not None)
         self.count = 0
         self._lines = array("q")  # each event's line number, by index (StreamEvent.line reads it)
         self.clock = clock
         self.on_frame = on_frame
+        self.index = index
+        self._pos = 0  # bytes read so far (the offset of the next chunk in the file)
+        self._cur = 0  # where the last event's data that was found ended
+        self._tail = b""  # the end of the bytes before this chunk (an event's data may have begun there)
 
     @property
     def meta(self):
@@ -108,11 +118,59 @@ class EventReader:
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         if self.on_frame is not None:
-            return self._number(self.parser.feed(chunk))
-        return self._number(self.parser.feed_records(chunk))  # events as tuples, not Frames: less to make
+            events = self._number(self.parser.feed(chunk))
+        else:
+            events = self._number(self.parser.feed_records(chunk))  # events as tuples, not Frames: less to make
+        if self.index is not None:
+            self._locate(chunk, events)
+        return events
 
     def finish(self) -> list[StreamEvent]:
-        return self._number(self.parser.finish())
+        events = self._number(self.parser.finish())
+        if self.index is not None:
+            self._locate(b"", events)
+        return events
+
+    def _locate(self, chunk: bytes, events: list[StreamEvent]) -> None:
+        """Note where each event's data lies in the file (``index.offsets``, -1 where it is not one slice of it).
+        Each is looked for just after the one before: its bytes, within ``SLACK`` bytes of where that one ended (a
+        field name, a comment, a blank line lie between). A long event whose data began before the bytes kept is
+        looked for in the file itself. A find can only be the same bytes: the store reads back what was read."""
+        offs = self.index.offsets  # type: ignore[union-attr]
+        tail = self._tail
+        window = tail + chunk if tail else chunk
+        base = self._pos - len(tail)
+        cur = self._cur
+        for ev in events:
+            d = ev._data
+            p = -1
+            if d.__class__ is bytes and d:
+                n = len(d)
+                lo = cur - base
+                if lo < 0:
+                    lo = 0
+                p = window.find(d, lo, lo + n + SLACK)
+                if p >= 0:
+                    p += base
+                elif cur < base and n > SLACK:  # a long one that began before the bytes kept: look in the file
+                    p = self._find_in_file(d, cur)
+                if p >= 0:
+                    cur = p + n
+                else:  # not one slice of the file: its lines took at least its bytes (less 2 for each U+FFFD,
+                    cur += n - 2 * d.count(_FFFD)  # which stood for at least one byte)
+            if ev.index == len(offs):  # (a store that shares the array may have noted it already)
+                offs.append(p)
+        self._cur = cur
+        self._pos += len(chunk)
+        self._tail = window[-TAIL:] if chunk else window
+
+    def _find_in_file(self, d: bytes, cur: int) -> int:
+        try:
+            span = self.index.read(cur, len(d) + SLACK)  # type: ignore[union-attr]
+        except OSError:
+            return -1
+        p = span.find(d)
+        return cur + p if p >= 0 else -1
 
     def _number(self, frames: list) -> list[StreamEvent]:
         """Number frames (or ``feed_records`` records) as events."""

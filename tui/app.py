@@ -438,7 +438,8 @@ class StreamviewApp(App[int]):
                 events.set_filter(name, lambda i: not is_delta(i))
             elif name == "anomalies":
                 evs = self.model.events
-                events.set_filter(name, lambda i: i in marks() or evs[i].error is not None)
+                error_of = getattr(evs, "error_of", None) or (lambda i: evs[i].error)
+                events.set_filter(name, lambda i: i in marks() or error_of(i) is not None)
             else:
                 events.set_filter(name, None)
             break
@@ -504,7 +505,10 @@ class StreamviewApp(App[int]):
             return
         self._timeline_at, self._timeline_n = now, len(events)
         times = self._times  # arrival times read once per event, not once per redraw
-        new = [t for ev in events[self._times_read :] if (t := ev.t) is not None]
+        if hasattr(events, "times"):  # an EventStore: from its array of times, no event read
+            new = events.times(self._times_read, len(events))
+        else:
+            new = [t for ev in events[self._times_read :] if (t := ev.t) is not None]
         if new and self._times_ordered:
             self._times_ordered = (not times or new[0] >= times[-1]) and all(a <= b for a, b in zip(new, new[1:]))
         times.extend(new)

@@ -1,0 +1,237 @@
+"""The event store (streamview/store.py): every event kept in compact arrays, its data read back on demand from
+the transcript file (where it is one slice of it) or from the spool, and given back equal to what was read: the
+same data byte for byte, time, line, type, sequence number, error and payload, for every fixture and real stream,
+and for cut-off, non-UTF-8, multi-line, huge and odd events."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+
+from streamview import store as store_mod
+from streamview.events import StreamEvent
+from streamview.session import Session, read_session
+from streamview.source import EventReader, iter_chunks
+from streamview.store import EventStore, FileIndex, Spool
+from tests.test_real_streams import real_streams
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = Path(__file__).resolve().parents[1] / "streamview" / "examples"
+
+
+def _reference(path: Path) -> list[StreamEvent]:
+    """The events as the reader makes them, kept as objects (the old way: nothing read back)."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    reader = EventReader(framing="auto")
+    events = []
+    for chunk in iter_chunks(io.BytesIO(data)):
+        events.extend(reader.feed(chunk))
+    events.extend(reader.finish())
+    return events
+
+
+def _stored(path: Path) -> Session:
+    with open(path, "rb") as fp:
+        return read_session(fp, keep=True)
+
+
+def _assert_same(session: Session, ref: list[StreamEvent]) -> None:
+    store = session.events
+    assert isinstance(store, EventStore)
+    assert len(store) == len(ref)
+    got = list(store)  # read back in runs (``datas``)
+    for ev, want in zip(got, ref):
+        assert ev == want, f"event {want.index} differs"
+        assert ev._data == want._data  # the stored bytes themselves
+    for want in ref:  # and one at a time, past the cache
+        store._r.cache.clear()
+        assert store.data_of(want.index) == want._data
+        assert store[want.index] == want
+        assert store.type_of(want.index) == want.type
+        assert store.error_of(want.index) == want.error
+        assert store.t_of(want.index) == want.t
+
+
+def _all_files() -> list[Path]:
+    files = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".sse", ".ndjson", ".gz", ".jsonl", ".txt"))
+    return files + sorted(EXAMPLES.glob("*.sse"))
+
+
+def test_every_fixture_reads_back_as_read():
+    files = _all_files()
+    assert len(files) > 40
+    for path in files:
+        _assert_same(_stored(path), _reference(path))
+
+
+def test_every_real_stream_reads_back_as_read():
+    for path in real_streams():
+        _assert_same(_stored(path), _reference(path))
+
+
+def _write(tmp_path: Path, body: bytes, name: str = "t.sse") -> Path:
+    p = tmp_path / name
+    p.write_bytes(body)
+    return p
+
+
+HUGE = "x" * (3 * 64 * 1024 + 123)  # longer than a read chunk and the bytes kept before it
+
+
+def _odd_body() -> bytes:
+    return b"".join([
+        "\ufeffevent: a\ndata: {\"type\":\"a\",\"v\":\"caf\u00e9 \U0001f642\"}\n\n".encode(),
+        b"data: line one\ndata: line two\n\n",  # two data lines: not one slice of the file
+        b"data: {\"bad\": \"\xff\xfe\"}\n\n",  # invalid UTF-8: U+FFFD, not the bytes read
+        b": keep-alive\n\n",
+        b"data: crlf\r\n\r\n",
+        b"data: cr only\r\r",
+        b"not sse at all\nmore junk\n\n",
+        f"data: {{\"type\":\"huge\",\"text\":\"{HUGE}\"}}\n\n".encode(),
+        b"id: 7\nretry: 10\ndata: {\"type\":\"after\"}\n\n",
+        b"data: {\"type\":\"cut\",\"no\":\"end",  # cut off: no line ending, no blank line
+    ])
+
+
+def test_cut_off_non_utf8_multiline_huge_and_junk_events_read_back_as_read(tmp_path):
+    path = _write(tmp_path, _odd_body())
+    session = _stored(path)
+    ref = _reference(path)
+    _assert_same(session, ref)
+    kinds = [ev.kind for ev in ref]
+    assert "junk" in kinds and "comment" in kinds
+    assert ref[-1].error and "cut off" in ref[-1].error
+    offs = session.events._r.off
+    by_data = {ev._data: offs[ev.index] for ev in ref}
+    # where each one's data is read from: the file (>= 0) where it is one slice of it, else the spool
+    assert by_data[f'{{"type":"huge","text":"{HUGE}"}}'.encode()] >= 0  # found in the file, not copied
+    assert by_data[b'{"type":"after"}'] >= 0
+    assert by_data[b"line one\nline two"] < 0
+    assert by_data['{"bad": "\ufffd\ufffd"}'.encode()] < 0
+    raw = path.read_bytes()
+    assert not session.events._r.held  # comments and junk too: all in the arrays
+    for ev in ref:
+        off = offs[ev.index]
+        if off >= 0 and ev._data:
+            assert raw[off : off + len(ev._data)] == ev._data
+
+
+def test_a_plain_stream_is_read_from_the_file_and_holds_no_payloads(tmp_path):
+    path = EXAMPLES / "o4-mini-hello.sse"
+    session = _stored(path)
+    r = session.events._r
+    assert all(off >= 0 for off, n in zip(r.off, r.len) if n)  # every event's data is a slice of the file
+    assert not r.held and not r.aux  # nothing kept as an object, no payload held
+
+
+def test_gzip_and_stdin_like_sources_go_to_the_spool(tmp_path):
+    body = _odd_body()
+    gz = _write(tmp_path, gzip.compress(body), "t.sse.gz")
+    from streamview.source import open_transcript
+
+    session = read_session(open_transcript(str(gz)), keep=True)
+    r = session.events._r
+    assert all(off < 0 for off, n in zip(r.off, r.len) if n)
+    _assert_same(session, _reference(gz))
+    session = read_session(io.BytesIO(body), keep=True)  # not a file on disk
+    assert all(off < 0 for off, n in zip(session.events._r.off, session.events._r.len) if n)
+    _assert_same(session, _reference(_write(tmp_path, body)))
+
+
+def test_the_player_and_its_session_share_one_store_and_a_restart_reads_it_again(tmp_path):
+    import asyncio
+
+    from replay.player import Player
+
+    path = _write(tmp_path, _odd_body())
+    ref = _reference(path)
+
+    async def play() -> Session:
+        with open(path, "rb") as fp:
+            player = Player(fp, instant=True)
+            session = Session("t", player=player)
+            await player.run(session.add, until_finished=True)
+            assert session.events._r is player.buffer._r  # one set of records
+            first = list(session.events)
+            session.reset()
+            player.restart()
+            await player.run(session.add, until_finished=True)
+            assert list(session.events) == first
+        return session
+
+    session = asyncio.run(play())
+    got = list(session.events)
+    assert [e.index for e in got] == [e.index for e in ref]
+    for ev, want in zip(got, ref):
+        assert (ev.kind, ev.name, ev._data, ev.type, ev.error, ev.line, ev.payload) == (
+            want.kind, want.name, want._data, want.type, want.error, want.line, want.payload)
+    assert session.events.seen == sum(1 for e in ref if e.kind == "event")
+
+
+def test_events_the_arrays_cannot_describe_are_kept_as_they_are():
+    store = EventStore()
+    odd = [
+        StreamEvent(0, "event", "message", "lone \ud800 surrogate", None, 1),
+        StreamEvent(5, "event", "message", "{}", 1.0, 2),  # index out of order
+        StreamEvent(2, "event", "message", "{}", float("nan"), 3),
+    ]
+    for ev in odd:
+        store.append(ev)
+    store._r.cache.clear()
+    assert store[0] is odd[0] and store[1] is odd[1] and store[2] is odd[2]
+    plain = StreamEvent(3, "event", "message", '{"a": 1}', None, 4, payload={"a": 1}, seq=9, error="why")
+    store.append(plain)
+    store._r.cache.clear()
+    back = store[3]
+    assert back is not plain and back == plain
+    assert (back.t, back.line, back.seq, back.error, back.payload) == (None, 4, 9, "why", {"a": 1})
+    assert store.times(0, 4) == [1.0]
+
+
+def test_a_view_grows_only_with_the_next_event():
+    store = EventStore()
+    evs = [StreamEvent(i, "event", "message", f'{{"i": {i}}}', i * 0.1, i + 1) for i in range(3)]
+    for ev in evs:
+        store.append(ev)
+    view = store.view()
+    assert len(view) == 0
+    view.append(evs[0])
+    assert len(view) == 1 and view[0] == evs[0] and view[-1] == evs[0]
+    with pytest.raises(IndexError):
+        view[1]
+    with pytest.raises(ValueError):
+        view.append(evs[2])
+
+
+def test_the_spool_reads_back_what_was_appended_from_its_buffer_the_file_or_memory(monkeypatch):
+    sp = Spool()
+    monkeypatch.setattr(Spool, "FLUSH", 100)
+    parts = [bytes([i % 256]) * (i * 7 % 300 + 1) for i in range(200)]
+    offs = [sp.append(p) for p in parts]
+    for off, p in zip(offs, parts):
+        assert sp.read(off, len(p)) == p
+
+    def no_file(*a, **k):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(store_mod.tempfile, "TemporaryFile", no_file)
+    mem = Spool()
+    assert mem._fd is None
+    off = mem.append(b"kept in memory")
+    assert mem.read(off, 14) == b"kept in memory"
+
+
+def test_a_file_cut_short_after_it_was_read_gives_what_is_left(tmp_path):
+    path = _write(tmp_path, b'data: {"a": 1}\n\ndata: {"b": 2}\n\n')
+    session = _stored(path)
+    path.write_bytes(b'data: {"a": 1}\n\nda')  # truncated in place
+    store = session.events
+    store._r.cache.clear()
+    assert store.data_of(0) == b'{"a": 1}'
+    assert store.data_of(1) == b""  # what is left of it: nothing, and no exception
+    assert FileIndex.of(io.BytesIO(b"x")) is None
