@@ -253,8 +253,10 @@ class EventStore:
         held = r.held.get(i) if r.held else None
         if held is not None:
             return held
-        ev = self._make(i, self._read(i))
-        self._keep(i, ev)
+        data = self._read(i)
+        ev = self._make(i, data)
+        if len(data) <= CACHE_DATA:  # a big one is read again when asked: its bytes are not held
+            self._keep(i, ev)
         return ev
 
     def __repr__(self) -> str:
