@@ -16,7 +16,6 @@ from streamview.events import StreamEvent
 from streamview.live import LiveSource
 from streamview.source import CHUNK, READ_ERRORS, EventReader, SourceError, framing_of, read_failure
 from streamview.sse import Frame, TranscriptMeta
-from streamview.session import BIG_EVENT
 from streamview.store import EventStore, FileIndex
 
 DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing: 20 events in 1.5 s
@@ -200,8 +199,6 @@ class Player:
             append = self.buffer.append
             for ev in events:
                 append(ev)
-                if len(ev._data) >= BIG_EVENT:  # its payload is parsed again when it is played: a few such
-                    ev.release_payload()  # events read ahead would hold hundreds of MB of parsed payloads
             self._ahead.extend(events)
             self._wake.set()
 

@@ -30,7 +30,7 @@ from .events import _UNSET, StreamEvent
 
 _new = object.__new__
 _NAN = float("nan")
-CACHE = 2048  # events kept as objects (the latest appended, the last read): rows on screen come from here
+CACHE = 2048  # events kept as objects once read back (rows on screen come from here)
 CACHE_DATA = 64 * 1024  # a bigger event is not kept as an object: its data is read again when asked
 READ_SPAN = 1 << 20  # bulk reads (search, save, a slice) read up to this many bytes at a go
 GAP = 4096  # ...and read across a gap this small between two events' data rather than make two reads
@@ -318,8 +318,6 @@ class EventStore:
                         r.aux[i] = (_UNSET, a[1], a[2])
                 else:
                     r.aux[i] = a
-            if n <= CACHE_DATA:
-                self._keep(i, ev)
         r.t.append(_NAN if t is None or t != t else t)
         r.sh.append(sid or 0)
         if shape[0] == "event":

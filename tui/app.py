@@ -34,6 +34,8 @@ from .keybar import KeyBar
 
 FRAME = 1 / 30
 LOADING_FRAME = 0.1  # seconds between the panes' updates while a file loads at full speed (--instant)
+FREEZE_EVERY = 5_000  # events: how often the objects kept so far are moved out of the garbage collector's sight
+FREEZE_SOON = 1  # ... or, a second after the last freeze, any that arrived since (a live stream)
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
 
 
@@ -94,6 +96,8 @@ class StreamviewApp(App[int]):
         self._search_note = ""  # a search's progress, in the status line while it runs
         self._filter_step = 0
         self._finished = False
+        self._frozen_at = 0
+        self._frozen_time = 0.0
         self._synced_at = 0.0  # when the panes were last brought up to date
 
     # -- layout ------------------------------------------------------------------------------------------------
@@ -271,7 +275,30 @@ class StreamviewApp(App[int]):
             return "following"
         return "streaming" if self.model.events else "waiting"
 
+    def _settle_gc(self) -> None:
+        """Keep garbage-collection pauses short while a big stream loads.
+
+        Every event is kept, so CPython's full collections walk a heap that only grows: at 100k events one pause
+        took over 100 ms and held up keys. Each time ``FREEZE_EVERY`` more events have arrived, the young
+        generations are collected and everything alive is frozen (``gc.freeze``): full collections then walk only
+        what was made since. Frozen objects are still freed by reference counting when dropped (a restart drops the
+        events); only cyclic garbage alive at a freeze would stay, and the collection just before keeps that small.
+        """
+        # the proxy's flows all grow the heap, whichever one is shown
+        n = self.proxy.events if self.proxy is not None else len(self.model.events)
+        if n < self._frozen_at:  # restarted
+            self._frozen_at = 0
+        now = time.monotonic()
+        # and, while events arrive, once a second: a live stream's frames make and drop many objects, and with the
+        # heap frozen the collector's full passes come often; each walks all that was kept since (40 to 100 ms)
+        if n - self._frozen_at >= FREEZE_EVERY or (n - self._frozen_at >= FREEZE_SOON and now - self._frozen_time >= 1.0):
+            gc.collect(1)
+            gc.freeze()
+            self._frozen_at = n
+            self._frozen_time = now
+
     def render_frame(self) -> None:
+        self._settle_gc()
         model = self.model
         key = (len(model.events), model.state.structure, self.player.paused, self.player.speed, self.player.finished, self.travel, self.player.total, self.player.read_error, len(model.anomalies), model.checker.withdrawn)
         events = self._events
