@@ -226,11 +226,12 @@ class Session:
             feed(ev)
             if check is not None:
                 check(ev, assembler.state)
-            if describes and len(ev._data) >= BIG_EVENT:  # described now, while its payload is parsed (``describe``)
+            big = len(ev._data) >= BIG_EVENT
+            if describes and big:  # described now, while its payload is parsed (``describe``)
                 session._described[ev.index] = session.proto.describe(ev)
             if checkpoints:
                 session._since += 1
-                if session._since >= session._every:
+                if session._since >= session._every or big:  # after a big one too: it is not folded again
                     session._checkpoint(ev.index)
             if ev._shape[4]:  # StreamEvent.release_payload, inline
                 a = ev._aux
