@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 import threading
 from array import array
 from typing import Any, Iterator
@@ -51,6 +50,8 @@ class Spool:
         self._written = 0  # bytes in the file
         self._fd: int | None = None
         self._mem: bytearray | None = None
+        import tempfile  # (not at start-up: only a stream that spools needs it)
+
         try:
             self._file = tempfile.TemporaryFile(prefix="streamview-spool-")
             self._fd = self._file.fileno()

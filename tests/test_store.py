@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from streamview import store as store_mod
 from streamview.events import StreamEvent
 from streamview.session import Session, read_session
 from streamview.source import EventReader, iter_chunks
@@ -219,7 +218,9 @@ def test_the_spool_reads_back_what_was_appended_from_its_buffer_the_file_or_memo
     def no_file(*a, **k):
         raise OSError("read-only file system")
 
-    monkeypatch.setattr(store_mod.tempfile, "TemporaryFile", no_file)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_file)
     mem = Spool()
     assert mem._fd is None
     off = mem.append(b"kept in memory")
