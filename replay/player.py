@@ -22,6 +22,8 @@ DEFAULT_PACE = 0.075  # seconds between events when the transcript has no timing
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
 INSTANT_BATCH = 500  # events emitted between yields to the event loop when not pacing
 READ_AHEAD = 5_000  # events decoded ahead of playback at most (held as objects until played): a huge file streams
+READ_AHEAD_BYTES = 8 << 20  # ... and at most this much of their data: each holds its parsed payload until played,
+# and a 10 MB event's is 40 MB or more (four such in a row, read ahead together, held 200 MB at once)
 FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 
 
@@ -58,6 +60,7 @@ class Player:
         index = FileIndex.of(fp) if fp is not None else None
         self.buffer = EventStore(index)
         self._ahead: deque[StreamEvent] = deque()  # the events read and not yet played, as objects
+        self._ahead_bytes = 0  # their data's size
         self.cursor = 0  # index of the next event to emit
         self.eof = False
         self.read_error: str | None = None
@@ -174,7 +177,7 @@ class Player:
         try:
             async for chunk in chunks:
                 self._add(self._reader.feed(chunk))
-                while len(self.buffer) - self.cursor > self.read_ahead:
+                while self._behind():
                     self._room.clear()
                     await self._room.wait()  # playback is far behind: stop decoding until it catches up
         except SourceError as exc:
@@ -200,7 +203,12 @@ class Player:
             for ev in events:
                 append(ev)
             self._ahead.extend(events)
+            self._ahead_bytes += sum(len(ev._data) for ev in events)
             self._wake.set()
+
+    def _behind(self) -> bool:
+        """Whether playback is far enough behind the reader for the reader to wait."""
+        return len(self.buffer) - self.cursor > self.read_ahead or self._ahead_bytes > READ_AHEAD_BYTES
 
     def _reanchor(self) -> None:
         self._anchor_wall = time.monotonic()
@@ -223,7 +231,7 @@ class Player:
                 continue
             ahead = self._ahead
             while ahead and ahead[0].index < self.cursor:
-                ahead.popleft()
+                self._ahead_bytes -= len(ahead.popleft()._data)
             ev = ahead[0] if ahead and ahead[0].index == self.cursor else self.buffer[self.cursor]
             if self.paused and self._steps == 0:
                 self._wake.clear()
@@ -247,7 +255,10 @@ class Player:
             if self._steps > 0:
                 self._steps -= 1
             self.cursor += 1
-            if len(self.buffer) - self.cursor <= self.read_ahead:
+            if ahead and ahead[0] is ev:  # played: its data no longer counts as read ahead
+                ahead.popleft()
+                self._ahead_bytes -= len(ev._data)
+            if not self._behind():
                 self._room.set()
             self._last_t = ev.t or self._last_t
             emit(ev)

@@ -102,6 +102,18 @@ class Chunks(Sequence):
         start = (self._ends[k - 1] if k else 0) - self._starts[s]
         return "".join([self._segs[s][start:], *self._segs[s + 1 :], *tail])
 
+    def text_between(self, k: int, m: int) -> str:
+        """The deltas from the k-th to before the m-th, joined (``"".join(chunks[k:m])``)."""
+        n = len(self._ends)
+        m = min(m, n)
+        if k >= m:
+            return ""
+        text = self.text_from(k)
+        if m < n:
+            ends = self._ends
+            text = text[: ends[m - 1] - (ends[k - 1] if k > 0 else 0)]
+        return text
+
     def _get(self, i: int) -> str:
         ends = self._ends
         tail_first = len(ends) - len(self._tail)

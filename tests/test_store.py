@@ -236,3 +236,33 @@ def test_a_file_cut_short_after_it_was_read_gives_what_is_left(tmp_path):
     assert store.data_of(0) == b'{"a": 1}'
     assert store.data_of(1) == b""  # what is left of it: nothing, and no exception
     assert FileIndex.of(io.BytesIO(b"x")) is None
+
+
+def test_the_player_reads_ahead_at_most_a_few_megabytes_of_big_events(tmp_path, monkeypatch):
+    """Each event read ahead holds its parsed payload until it is played; big ones are not read ahead together
+    (paused, the reader stops once the events waiting hold more than ``READ_AHEAD_BYTES``)."""
+    import asyncio
+
+    from replay import player as player_mod
+    from replay.player import Player
+
+    monkeypatch.setattr(player_mod, "READ_AHEAD_BYTES", 300_000)
+    big = "y" * 200_000
+    body = b"".join(f'data: {{"type":"big","n":{i},"text":"{big}"}}\n\n'.encode() for i in range(12))
+    path = _write(tmp_path, body)
+
+    async def play() -> tuple[int, int, int]:
+        with open(path, "rb") as fp:
+            player = Player(fp, paused=True)
+            session = Session("t", player=player)
+            task = asyncio.ensure_future(player.run(session.add, until_finished=True))
+            for _ in range(100):  # let the reader go as far as it will
+                await asyncio.sleep(0.01)
+            waiting, read = player._ahead_bytes, len(player.buffer)
+            player.to_end()
+            await task
+            return waiting, read, len(session.events)
+
+    waiting, read, played = asyncio.run(play())
+    assert played == 12
+    assert 0 < read < 12 and waiting <= 300_000 + 200_100  # the limit, and the event that went past it

@@ -108,3 +108,5 @@ def test_text_from_is_the_deltas_from_k_joined():
                 chunks.text()
         for k in (0, 1, len(items) // 2, len(items) - 1, len(items), len(items) + 3, r.randint(0, len(items))):
             assert chunks.text_from(k) == "".join(items[k:])
+            for m in (k, k + 1, r.randint(0, len(items) + 2), len(items), len(items) + 5):
+                assert chunks.text_between(k, m) == "".join(items[k:m])  # what the message pane reads back

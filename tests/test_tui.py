@@ -514,3 +514,41 @@ async def test_the_response_and_detail_panes_can_be_selected_with_the_mouse():
         assert all(len(line) <= dwidth for line in json_lines), [l for l in json_lines if len(l) > dwidth]
         at = next(i for i, line in enumerate(json_lines) if '"id":' in line)  # the long id continues indented
         assert json_lines[at + 1].startswith("    ") and json_lines[at + 1].strip()
+
+
+async def test_the_message_panes_pieces_read_back_what_it_appended_while_the_text_grew():
+    """The growing block's text is not kept twice: what the pane appended frame by frame is read back from the
+    block's chunks when its pieces are read, and equals what the text pane shows and what the state renders."""
+    from streamview.render import render_document
+    from tests.conftest import message_stream, sse
+
+    deltas = [f"word{i} \u65e5\t\x1b " if i % 7 == 0 else f"w{i} " for i in range(400)]
+    app = make_app(sse(message_stream(deltas)), paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(MessageView)
+        for target in (60, 61, 150, 300):
+            while len(app.model.events) < target:
+                app.player.step()
+                await pilot.pause(0.01)
+            await pilot.pause(0.15)  # a frame: the pane appended what arrived
+            assert view._pending is not None  # the appended text is not held as text here
+            assert "".join(view._pieces) == view.text_view.text == "".join(render_document(app.model.state)[0])
+            assert view._pending is None
+        app.player.to_end()
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.2)
+        assert "".join(view._pieces) == view.text_view.text == "".join(render_document(app.model.state)[0])
+
+
+async def test_what_the_heap_freezes_kept_is_collected_once_the_stream_is_quiet():
+    """While events arrive the App freezes the heap (short collector passes); a second after they stop it undoes
+    the freezes and collects everything, so garbage alive at a freeze does not stay for ever."""
+    import gc
+
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        assert app._frozen_since_sweep and gc.get_freeze_count() > 0  # frozen while the events came
+        swept = app._swept_time
+        await wait_until(pilot, lambda: not app._frozen_since_sweep, timeout=5)
+        assert app._swept_time > swept

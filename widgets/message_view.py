@@ -54,18 +54,21 @@ class MessageView(Vertical):
 
     @property
     def _pieces(self) -> list[str]:
-        """The document as shown, in pieces. The last block's text, growing, is kept as the pieces it grew by until
-        it is read: adding each frame's new text to it as one string copied the whole block every frame (a 10 MB
-        message made a million-event replay spend 6 s on it)."""
-        if self._tail_pending:
-            self._doc_pieces[-1] += "".join(self._tail_pending)
-            self._tail_pending.clear()
+        """The document as shown, in pieces. What the last block grew by since the document was last made is not
+        kept as text here (the text pane holds it, and the block's chunks): it is read back from the chunks when
+        the pieces are read. Keeping it here held the growing text twice (40 MB more for a 10-million-character
+        message), and adding each frame's text to one string copied the whole block every frame."""
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            block, k0, k1 = pending
+            self._doc_pieces[-1] += shown(block.chunks.text_between(k0, k1))
         return self._doc_pieces
 
     @_pieces.setter
     def _pieces(self, pieces: list[str]) -> None:
         self._doc_pieces = pieces
-        self._tail_pending: list[str] = []
+        self._pending: tuple[Block, int, int] | None = None  # (the last block, its chunks from, to) not in the pieces
 
     @property
     def text_view(self) -> MessageText:
@@ -93,11 +96,13 @@ class MessageView(Vertical):
             changed = self._changed_blocks(state)
             if changed == [self._tail]:
                 tail = self._tail
-                new = shown(tail.chunks.text_from(self._tail_seen))
+                start = self._tail_seen
+                new = shown(tail.chunks.text_from(start))
                 self._tail_seen = len(tail.chunks)
                 self._seen[id(tail)] = self._tail_seen
                 if new:
-                    self._tail_pending.append(new)
+                    pending = self._pending
+                    self._pending = (tail, start if pending is None else pending[1], self._tail_seen)
                     view.append(new)
             elif changed:
                 self._rebuild(state)
