@@ -36,6 +36,28 @@ GAP = 4096  # ...and read across a gap this small between two events' data rathe
 MAX_FILES = 256  # transcript files read in place at once; past this a file's events go to the spool
 
 
+_SEEK_LOCK = threading.Lock()
+
+
+def _seek_read(fd: int, n: int, off: int) -> bytes:
+    with _SEEK_LOCK:
+        os.lseek(fd, off, os.SEEK_SET)
+        return os.read(fd, n)
+
+
+def _seek_write(fd: int, data: Any, off: int) -> int:
+    with _SEEK_LOCK:
+        os.lseek(fd, off, os.SEEK_SET)
+        return os.write(fd, data)
+
+
+# positioned reads and writes (POSIX); where there are none (Windows), a seek and a read under a lock, for the
+# spool's own file only: a transcript's duplicated descriptor shares its position with the reader's file, so there
+# no transcript is read in place (``FileIndex.of``) and its events go to the spool
+_pread = getattr(os, "pread", None) or _seek_read
+_pwrite = getattr(os, "pwrite", None) or _seek_write
+
+
 class Spool:
     """Bytes appended to one unnamed temporary file, read back by offset. Appends are buffered (up to 1 MB) and
     written when the buffer is full or a read needs them. When no temporary file can be made (a read-only system),
@@ -82,7 +104,7 @@ class Spool:
             view = memoryview(buf)
             done = 0
             while done < len(buf):
-                done += os.pwrite(self._fd, view[done:], self._written + done)  # type: ignore[arg-type]
+                done += _pwrite(self._fd, view[done:], self._written + done)  # type: ignore[arg-type]
             view.release()
         except OSError:  # a full disk: what is not written stays in memory from here on
             self._mem = bytearray(self._read_file(0, self._written)) + buf
@@ -93,9 +115,9 @@ class Spool:
         self._buf = bytearray()
 
     def _read_file(self, off: int, n: int) -> bytes:
-        out = os.pread(self._fd, n, off)  # type: ignore[arg-type]
+        out = _pread(self._fd, n, off)  # type: ignore[arg-type]
         while len(out) < n:
-            more = os.pread(self._fd, n - len(out), off + len(out))  # type: ignore[arg-type]
+            more = _pread(self._fd, n - len(out), off + len(out))  # type: ignore[arg-type]
             if not more:
                 break
             out += more
@@ -148,7 +170,7 @@ class FileIndex:
         """An index for ``fp`` if it is a regular file read from its start, as it is on disk (not stdin, a pipe or
         a gzip file), and not too many are open; else None (its events go to the spool)."""
         global _open_files
-        if _open_files >= MAX_FILES or fp.__class__.__name__ == "GzipFile":
+        if _open_files >= MAX_FILES or fp.__class__.__name__ == "GzipFile" or not hasattr(os, "pread"):
             return None
         try:
             fd = fp.fileno()
@@ -165,9 +187,9 @@ class FileIndex:
         return index
 
     def read(self, off: int, n: int) -> bytes:
-        out = os.pread(self.fd, n, off)
+        out = _pread(self.fd, n, off)
         while len(out) < n:
-            more = os.pread(self.fd, n - len(out), off + len(out))
+            more = _pread(self.fd, n - len(out), off + len(out))
             if not more:  # the file was cut short after it was read: what is left of it
                 break
             out += more

@@ -266,3 +266,22 @@ def test_the_player_reads_ahead_at_most_a_few_megabytes_of_big_events(tmp_path, 
     waiting, read, played = asyncio.run(play())
     assert played == 12
     assert 0 < read < 12 and waiting <= 300_000 + 200_100  # the limit, and the event that went past it
+
+
+def test_without_positioned_reads_every_event_goes_to_the_spool_and_reads_back(tmp_path, monkeypatch):
+    """Where ``os.pread`` is missing (Windows), no transcript is read in place (its descriptor would share the
+    reader's position): the spool is read with a seek under a lock."""
+    import os
+
+    from streamview import store as store_mod
+
+    monkeypatch.delattr(os, "pread")
+    monkeypatch.setattr(store_mod, "_pread", store_mod._seek_read)
+    monkeypatch.setattr(store_mod, "_pwrite", store_mod._seek_write)
+    monkeypatch.setattr(store_mod, "_SPOOL", None)  # a spool of its own, written with the seek too
+    monkeypatch.setattr(Spool, "FLUSH", 64)
+    path = _write(tmp_path, _odd_body())
+    session = _stored(path)
+    r = session.events._r
+    assert r.index is None and all(off < 0 for off, n in zip(r.off, r.len) if n)
+    _assert_same(session, _reference(path))
