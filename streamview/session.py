@@ -1,8 +1,9 @@
 """One stream: its events, the protocol they speak, what they fold to, the problems seen, time travel, and how
 each event is described. No UI here: ``check``, ``print``, ``--plain``, ``serve`` and the App all hold a ``Session``.
 
-``add`` is O(1) per delta. Every event is kept (``keep=True``, what the panes need), with its ``data``; once folded
-its parsed payload is released (``StreamEvent.release_payload``) and parsed again only when something reads it.
+``add`` is O(1) per delta. Every event is kept (``keep=True``, what the panes need) in an ``EventStore``
+(``store.py``: a few tens of bytes of arrays each, the data read back from the transcript file or the spool when
+asked); an event given back by it has no parsed payload, which is parsed again only when something reads it.
 Headless commands keep no list (``keep=False``): only the events that arrive before the protocol is decided, and
 the last two, which the checkers' end-of-input rules read.
 
