@@ -229,9 +229,7 @@ class Player:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            ahead = self._ahead
-            while ahead and ahead[0].index < self.cursor:
-                self._ahead_bytes -= len(ahead.popleft()._data)
+            ahead = self._ahead  # (after a restart, the events before its first are read back from the store)
             ev = ahead[0] if ahead and ahead[0].index == self.cursor else self.buffer[self.cursor]
             if self.paused and self._steps == 0:
                 self._wake.clear()

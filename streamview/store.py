@@ -58,6 +58,18 @@ _pread = getattr(os, "pread", None) or _seek_read
 _pwrite = getattr(os, "pwrite", None) or _seek_write
 
 
+def _read_at(fd: int, n: int, off: int) -> bytes:
+    """``n`` bytes at ``off``, in as many reads as it takes (fewer only where the file ends: a transcript cut short
+    after it was read gives what is left of it)."""
+    out = _pread(fd, n, off)
+    while len(out) < n:
+        more = _pread(fd, n - len(out), off + len(out))
+        if not more:
+            break
+        out += more
+    return out
+
+
 class Spool:
     """Bytes appended to one unnamed temporary file, read back by offset. Appends are buffered (up to 1 MB) and
     written when the buffer is full or a read needs them. When no temporary file can be made (a read-only system),
@@ -115,13 +127,7 @@ class Spool:
         self._buf = bytearray()
 
     def _read_file(self, off: int, n: int) -> bytes:
-        out = _pread(self._fd, n, off)  # type: ignore[arg-type]
-        while len(out) < n:
-            more = _pread(self._fd, n - len(out), off + len(out))  # type: ignore[arg-type]
-            if not more:
-                break
-            out += more
-        return out
+        return _read_at(self._fd, n, off)  # type: ignore[arg-type]
 
     def read(self, off: int, n: int) -> bytes:
         with self._lock:
@@ -187,13 +193,7 @@ class FileIndex:
         return index
 
     def read(self, off: int, n: int) -> bytes:
-        out = _pread(self.fd, n, off)
-        while len(out) < n:
-            more = _pread(self.fd, n - len(out), off + len(out))
-            if not more:  # the file was cut short after it was read: what is left of it
-                break
-            out += more
-        return out
+        return _read_at(self.fd, n, off)
 
 
 def _close(fd: int) -> None:
@@ -246,17 +246,10 @@ class EventStore:
     def __len__(self) -> int:
         return len(self._r.len) if self._limit is None else self._limit
 
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
     def __iter__(self) -> Iterator[StreamEvent]:
         n = len(self)
         for a in range(0, n, 1024):
             yield from self._range(a, min(n, a + 1024))
-
-    def __reversed__(self) -> Iterator[StreamEvent]:
-        for i in range(len(self) - 1, -1, -1):
-            yield self[i]
 
     def __getitem__(self, i: Any) -> Any:
         if i.__class__ is slice:

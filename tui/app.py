@@ -454,8 +454,7 @@ class StreamviewApp(App[int]):
                 is_delta = self.model.is_delta
                 events.set_filter(name, lambda i: not is_delta(i))
             elif name == "anomalies":
-                evs = self.model.events
-                error_of = getattr(evs, "error_of", None) or (lambda i: evs[i].error)
+                error_of = self.model.events.error_of  # from the store: no event read
                 events.set_filter(name, lambda i: i in marks() or error_of(i) is not None)
             else:
                 events.set_filter(name, None)
@@ -522,10 +521,7 @@ class StreamviewApp(App[int]):
             return
         self._timeline_at, self._timeline_n = now, len(events)
         times = self._times  # arrival times read once per event, not once per redraw
-        if hasattr(events, "times"):  # an EventStore: from its array of times, no event read
-            new = events.times(self._times_read, len(events))
-        else:
-            new = [t for ev in events[self._times_read :] if (t := ev.t) is not None]
+        new = events.times(self._times_read, len(events))  # from the store's array of times: no event read
         if new and self._times_ordered:
             self._times_ordered = (not times or new[0] >= times[-1]) and all(a <= b for a, b in zip(new, new[1:]))
         times.extend(new)
