@@ -540,15 +540,24 @@ async def test_the_message_panes_pieces_read_back_what_it_appended_while_the_tex
         assert "".join(view._pieces) == view.text_view.text == "".join(render_document(app.model.state)[0])
 
 
-async def test_what_the_heap_freezes_kept_is_collected_once_the_stream_is_quiet():
-    """While events arrive the App freezes the heap (short collector passes); a second after they stop it undoes
-    the freezes and collects everything, so garbage alive at a freeze does not stay for ever."""
+async def test_the_heap_is_frozen_while_events_arrive_and_swept_when_due(monkeypatch):
+    """While events arrive the App freezes the heap (short collector passes, no automatic full ones); a second
+    after they stop what was made since the last freeze is collected and frozen; and once ``SWEEP_EVERY`` has
+    passed, at a quiet moment, the freezes are undone and the whole heap collected, so garbage alive at a freeze
+    does not stay for ever. The collector's thresholds are the process's own again once the app has gone."""
     import gc
 
+    from streamview.tui import app as app_module
+
+    before = gc.get_threshold()
     app = make_app(SEED_O4, instant=True)
     async with app.run_test(size=(120, 40)) as pilot:
+        assert gc.get_threshold()[2] == app_module.GC_FULL_NEVER
         await wait_until(pilot, lambda: app.player.finished)
-        assert app._frozen_since_sweep and gc.get_freeze_count() > 0  # frozen while the events came
+        assert app._young and gc.get_freeze_count() > 0  # frozen while the events came
         swept = app._swept_time
-        await wait_until(pilot, lambda: not app._frozen_since_sweep, timeout=5)
-        assert app._swept_time > swept
+        await wait_until(pilot, lambda: not app._young, timeout=5)  # quiet: the young collected
+        assert app._swept_time == swept and gc.get_freeze_count() > 0  # and no sweep yet: not due
+        monkeypatch.setattr(app_module, "SWEEP_EVERY", 0.5)
+        await wait_until(pilot, lambda: app._swept_time > swept, timeout=5)  # due: swept at a quiet moment
+    assert gc.get_threshold() == before

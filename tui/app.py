@@ -26,17 +26,24 @@ from streamview.render import timeline_bins
 from streamview.sanitize import visible_line
 from streamview.widgets.detail_view import DetailView
 from streamview.widgets.event_list import HEADER, EventList
+from streamview.widgets.lines import no_strip_cycles
 from streamview.widgets.message_view import MessageView
 from streamview.widgets.response_view import ResponseView
 
 from .help import HelpScreen
 from .keybar import KeyBar
 
-FRAME = 1 / 30
+FRAME = 1 / 30  # seconds between the heartbeat's looks at the model (a frame is drawn when something changed)
+MIN_GAP = 1 / 60  # seconds at least between two frames: an event that arrives is drawn this soon after the last one,
+# not at the heartbeat's next tick (and Textual's own repaints, at 120 a second here, follow within 8 ms: tui/__init__)
+TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
 LOADING_FRAME = 0.1  # seconds between the panes' updates while a file loads at full speed (--instant)
+GC_FULL_NEVER = 1_000_000  # the collector's third threshold while the app runs: no automatic full collections
 FREEZE_EVERY = 5_000  # events: how often the objects alive are moved out of the collector's sight (``_settle_gc``)
-SWEEP_EVERY = 10.0  # seconds: how often, while events keep arriving, what was frozen is collected again (a pause
-# of 100 to 200 ms at a million events; 1M replayed: 384 MB peak sweeping each minute, 362 MB every 5 s)
+QUIET = 1.0  # seconds without a new event after which what is young is collected
+SWEEP_EVERY = 600.0  # seconds between collections of the whole heap (one pause of 100 to 300 ms at a million
+# events), at a quiet moment; and at twice that whatever the stream does
+no_strip_cycles()  # (widgets/lines.py: the compositor's strips are freed as soon as they go, not by the collector)
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
 
 
@@ -89,7 +96,6 @@ class StreamviewApp(App[int]):
         self._status_text = ""
         self._marks_key = (0, False)
         self._timeline_at = 0.0
-        self._timeline_n = 0
         self._times = array("d")  # the events' arrival times, read once per event (8 bytes each)
         self._times_read = 0
         self._times_ordered = True  # they never went back (the timeline bins them by bisection)
@@ -99,11 +105,15 @@ class StreamviewApp(App[int]):
         self._finished = False
         self._frozen_at = 0
         self._frozen_time = 0.0
-        self._frozen_since_sweep = False
+        self._young = False  # objects made since the last freeze that no collection of the young has looked at
         self._swept_time = time.monotonic()
         self._gc_seen = 0
         self._gc_quiet_from = 0.0
         self._synced_at = 0.0  # when the panes were last brought up to date
+        self._drawn_at = 0.0  # when the last frame was drawn (``render_frame``)
+        self._frame_soon = None  # the frame an arrived event asked for (``asyncio.TimerHandle``), until it runs
+        self._timeline_stale = False  # events the timeline has not drawn yet
+        self._gc_threshold = gc.get_threshold()
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -142,6 +152,8 @@ class StreamviewApp(App[int]):
         self.set_interval(FRAME, self.render_frame)
         gc.collect()
         gc.freeze()  # the app as it starts (modules, classes, widgets) lives as long as it does
+        # no automatic full collections: ``_settle_gc`` decides when the whole heap is walked (see there)
+        gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], GC_FULL_NEVER)
         if self.proxy is not None:
             from .flows import FlowList
 
@@ -218,6 +230,9 @@ class StreamviewApp(App[int]):
 
     async def on_unmount(self) -> None:
         gc.unfreeze()  # what this app froze is ordinary garbage again once it has gone (several apps in one process)
+        gc.set_threshold(*self._gc_threshold)
+        if self._frame_soon is not None:
+            self._frame_soon.cancel()
         if self.server is not None:
             await self.server.stop()
         if self.proxy is not None:
@@ -253,6 +268,16 @@ class StreamviewApp(App[int]):
 
     def _on_event(self, ev: StreamEvent) -> None:
         self.model.add(ev)
+        p = self.player
+        if self._frame_soon is None and not (p.instant and p.live is None):
+            # drawn as soon as the last frame allows, not at the heartbeat's next tick (a file loading at full speed
+            # is drawn by the heartbeat, 10 times a second: ``render_frame``)
+            delay = max(0.0, self._drawn_at + MIN_GAP - time.monotonic())
+            self._frame_soon = asyncio.get_running_loop().call_later(delay, self._frame_now)
+
+    def _frame_now(self) -> None:
+        self._frame_soon = None
+        self.render_frame()
 
     def _on_finish(self) -> None:
         self._finished = True
@@ -283,36 +308,46 @@ class StreamviewApp(App[int]):
     def _settle_gc(self) -> None:
         """Keep garbage-collection pauses short while events arrive, and memory flat.
 
-        The events are not Python objects (``store.EventStore``); what the collector walks is the UI's own objects,
-        which every frame makes and drops. CPython's automatic full passes walked all of them every few hundred
-        milliseconds (40 to 100 ms each: a live stream's rows waited for them). So while events arrive, once a
-        second (or each ``FREEZE_EVERY`` events), the young generations are collected and everything alive is
-        frozen (``gc.freeze``): full passes then walk only what was made since. But what is frozen is never
-        collected, and the frames' cyclic garbage alive at a freeze would stay for ever (50 MB by 100k events): so
-        the freezes are undone and the whole heap collected once (``_sweep``) as soon as the stream is quiet for a
-        second, and every ``SWEEP_EVERY`` seconds while it is not.
+        The events are not Python objects (``store.EventStore``), and the frames make no cyclic garbage
+        (``widgets.lines.no_strip_cycles``): what the collector would walk is the UI's own long-lived objects, which
+        CPython's automatic full collections walked every few hundred milliseconds (20 to 200 ms each, and a live
+        stream's rows waited for them). So while the app runs there are no automatic full collections
+        (``GC_FULL_NEVER``); while events arrive, once a second (or each ``FREEZE_EVERY`` events), the young
+        generations are collected and everything alive is frozen (``gc.freeze``: no collection walks it again);
+        a second after the events stop, what was made since the last freeze is collected and frozen too. What was
+        alive at a freeze and became cyclic garbage later (a few hundred objects in ten seconds of a live stream at
+        1,000 events a second) is collected by a sweep of the whole heap (``_sweep``), every ``SWEEP_EVERY``
+        seconds at a quiet moment, or at twice that whatever the stream does.
         """
         # the proxy's flows all add events, whichever one is shown
         n = self.proxy.events if self.proxy is not None else len(self.model.events)
         now = time.monotonic()
+        since_sweep = now - self._swept_time
         if n != self._gc_seen:
             self._gc_seen, self._gc_quiet_from = n, now
             if abs(n - self._frozen_at) >= FREEZE_EVERY or now - self._frozen_time >= 1.0:
-                if now - self._swept_time >= SWEEP_EVERY:
+                if since_sweep >= 2 * SWEEP_EVERY:
                     self._sweep(now)
                 else:
                     gc.collect(1)
                 gc.freeze()
-                self._frozen_at, self._frozen_time, self._frozen_since_sweep = n, now, True
-        elif self._frozen_since_sweep and now - self._gc_quiet_from >= 1.0:
-            self._sweep(now)
+                self._frozen_at, self._frozen_time, self._young = n, now, True
+        elif now - self._gc_quiet_from >= QUIET and (self._young or self._sweep_due(since_sweep)):
+            if self._sweep_due(since_sweep):
+                self._sweep(now)
+            else:
+                gc.collect()  # the frozen heap is not walked: this is what was made since the last freeze
             gc.freeze()
+            self._young = False
+
+    def _sweep_due(self, since_sweep: float) -> bool:
+        return since_sweep >= SWEEP_EVERY and self._frozen_time > self._swept_time  # (something frozen since)
 
     def _sweep(self, now: float) -> None:
         """Undo the freezes and collect everything: the garbage they kept goes (one pass over the whole heap)."""
         gc.unfreeze()
         gc.collect()
-        self._swept_time, self._frozen_since_sweep = now, False
+        self._swept_time = now
 
     def render_frame(self) -> None:
         self._settle_gc()
@@ -323,13 +358,19 @@ class StreamviewApp(App[int]):
             return  # shutting down
         if events.follow and events.scroll_y < events.max_scroll_y:
             events.scroll_end(animate=False, immediate=True, x_axis=False)  # layout changed under a following list
+        now = time.monotonic()
         if key == self._shown:
+            if self._timeline_stale:
+                self._update_timeline()
             return
         p = self.player
-        now = time.monotonic()
         if p.instant and p.live is None and not p.finished and now - self._synced_at < LOADING_FRAME:
             return  # a file loading at full speed: the panes follow it 10 times a second (each frame redraws them)
-        self._synced_at = now
+        if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
+            if self._frame_soon is None:
+                self._frame_soon = asyncio.get_running_loop().call_later(self._drawn_at + MIN_GAP - now, self._frame_now)
+            return
+        self._synced_at = self._drawn_at = now
         self._shown = key
         streaming = not self.player.finished
         with self.batch_update():
@@ -514,12 +555,15 @@ class StreamviewApp(App[int]):
 
         now = time.monotonic()
         events = self.model.events
-        # a burst redraws at most 4 times a second (binning times out of order is O(events): then once a second
-        # past 100k events); a trickle (or the end) at once, so a paused view is exact
-        interval = 0.25 if self._times_ordered else max(0.25, len(events) / 100_000)
-        if now - self._timeline_at < interval and len(events) - self._timeline_n > 50 and not self.player.finished:
+        # at most 4 times a second while events arrive (binning times out of order is O(events): then once a
+        # second past 100k events); what was left for later is drawn by the heartbeat (``render_frame``), and the
+        # end at once, so a paused or finished view is exact
+        interval = TIMELINE_EVERY if self._times_ordered else max(TIMELINE_EVERY, len(events) / 100_000)
+        if now - self._timeline_at < interval and not self.player.finished:
+            self._timeline_stale = True
             return
-        self._timeline_at, self._timeline_n = now, len(events)
+        self._timeline_stale = False
+        self._timeline_at = now
         times = self._times  # arrival times read once per event, not once per redraw
         new = events.times(self._times_read, len(events))  # from the store's array of times: no event read
         if new and self._times_ordered:

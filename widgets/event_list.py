@@ -26,7 +26,7 @@ from streamview.protocols.base import Description
 from streamview.render import EVENT_HEADER, RowLayout, event_header, event_row, row_layout
 
 from .theme import pane_styles
-from .lines import PassStyle, set_virtual_size
+from .lines import PassStyle, fit, set_virtual_size
 
 HEADER = EVENT_HEADER
 
@@ -242,10 +242,18 @@ class EventList(PassStyle, ScrollView, can_focus=True):
             self.post_message(self.FollowChanged(False))
 
     # -- rendering ---------------------------------------------------------------------------------------------
+    _pass: tuple | None = None  # (width, layout) while a render pass runs: worked out once a pass, not per line
+
+    def render_lines(self, crop):
+        self._pass = (self.size.width, self.layout())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        row = scroll_y + y
-        width = self.size.width
+        row = self.scroll_offset.y + y
+        width, layout = self._pass or (self.size.width, self.layout())
         if row >= self.row_count:
             if row == 0 and self.rows is not None and self.count and self._scanned is None:  # a filter that keeps nothing says so
                 note = Text(f" no events match the filter: {self.filter_name} (f: the next filter)", style="dim italic")
@@ -259,7 +267,6 @@ class EventList(PassStyle, ScrollView, can_focus=True):
         marks = self.marks().get(index, ())
         selected = index == self.cursor
         related = self._related_key is not None and not selected and self.session.key_of(index) == self._related_key
-        layout = self.layout()
         key = (index, selected, related, width, layout, self.app.theme, tuple(id(a) for a in marks), ev.error is not None)
         strip = self._cache.get(key)
         if strip is None:
@@ -269,9 +276,11 @@ class EventList(PassStyle, ScrollView, can_focus=True):
             if selected:
                 text.stylize(STYLE_CURSOR)
             segments = list(text.render(self.app.console, end=""))
-            strip = Strip(segments, width).crop_extend(0, width, self.rich_style)
+            strip = fit(Strip(segments, width), width, self.rich_style)
             self._cache[key] = strip
-        return strip.apply_style(self.rich_style).apply_offsets(scroll_x, row)  # (each cached in the strip)
+        # (no ``apply_offsets``: the rows are not text the screen's mouse selection copies, and a click is placed
+        # by its own y; the offsets made a styled copy of every segment of each new row: 5 % of a live frame)
+        return strip.apply_style(self.rich_style)  # (cached in the strip)
 
     _related_key = None
 

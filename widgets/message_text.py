@@ -21,7 +21,7 @@ from textual.strip import Strip
 
 from streamview.render import TAB  # noqa: F401  (a tab as the message pane shows it)
 
-from .lines import PassStyle, set_virtual_size
+from .lines import PassStyle, fit, set_virtual_size
 
 STYLE_HIGHLIGHT = Style(reverse=True)
 STYLE_CURSOR = Style(reverse=True)
@@ -395,7 +395,7 @@ class MessageText(PassStyle, ScrollView, can_focus=True):
             segments.append(Segment(chars, base))
         if self.show_cursor and row == doc.row_count - 1:
             segments.append(Segment(" ", base + STYLE_CURSOR))
-        return Strip(segments).crop_extend(0, width, base)
+        return fit(Strip(segments), width, base)
 
     # -- the screen's mouse selection (copy) -------------------------------------------------------------------
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
