@@ -561,3 +561,31 @@ async def test_the_heap_is_frozen_while_events_arrive_and_swept_when_due(monkeyp
         monkeypatch.setattr(app_module, "SWEEP_EVERY", 0.5)
         await wait_until(pilot, lambda: app._swept_time > swept, timeout=5)  # due: swept at a quiet moment
     assert gc.get_threshold() == before
+
+
+async def test_moving_the_cursor_draws_the_rows_it_leaves_and_reaches():
+    """A cursor move within an item draws only its old and new rows again; what the screen shows must still be
+    right: one reversed row, the cursor's, and the rest of the item highlighted as related."""
+    from tests.conftest import message_stream, sse
+
+    app = make_app(sse(message_stream([f"w{i} " for i in range(30)])), instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        events = app.query_one(EventList)
+        events.focus()
+        await pilot.press("home")
+        for _ in range(6):
+            await pilot.press("down")
+        await pilot.pause(0.1)
+        region, top = events.content_region, round(events.scroll_y)
+
+        def reversed_rows() -> list[int]:
+            return [row for row in range(top, min(events.row_count, top + region.height))
+                    if app.screen.get_style_at(region.x + 3, region.y + row - top).reverse]
+
+        assert events.cursor == 6 and reversed_rows() == [6]
+        await pilot.press("up")
+        await pilot.pause(0.1)
+        assert events.cursor == 5 and reversed_rows() == [5]
+        related = events.session.key_of(5)
+        assert related is not None and events.session.key_of(6) == related  # a move within one item
