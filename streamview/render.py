@@ -67,7 +67,23 @@ def block_text(item: Item, block: Block) -> str:
 
 def shown(text: str) -> str:
     """Stream text as the message pane holds it: controls made visible, tabs as spaces."""
+    if len(text) >= _SHOWN_AS_IS_MIN:
+        if _SHOWN_AS_IS.get(id(text)) is text:
+            return text
+        result = visible(text).replace("\t", TAB)
+        if result is text:  # nothing to change: remembered (a long block is shown again at each re-make)
+            if len(_SHOWN_AS_IS) >= 8:
+                del _SHOWN_AS_IS[next(iter(_SHOWN_AS_IS))]
+            _SHOWN_AS_IS[id(text)] = text
+        return result
     return visible(text).replace("\t", TAB)
+
+
+# Long texts that ``shown`` returned as they were, by identity (each held, so its id is not reused while here): the
+# message pane makes its document again whenever the stream's structure changes, and looking through a block's
+# 10 million characters for controls took 20 ms each time, five times over at the end of a stream.
+_SHOWN_AS_IS_MIN = 1 << 16
+_SHOWN_AS_IS: dict[int, str] = {}
 
 
 def render_document(state: StreamState) -> tuple[list[str], list[tuple[Item, Block, int]]]:

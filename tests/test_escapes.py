@@ -430,3 +430,20 @@ def test_json_output_on_a_terminal_passes_no_controls(tmp_path, command) -> None
     code, out = run_on_tty(command, "--json", str(path))
     assert code in (0, 1)
     assert_terminal_safe(out)
+
+
+def test_long_text_is_shown_the_same_when_it_was_looked_at_before():
+    """``render.shown`` remembers long texts it had nothing to change in (by identity, a few at a time): the answer
+    is the same as looking again, for clean texts, texts with controls and tabs, and past the memory's size."""
+    from streamview import render
+
+    clean = [("word " * 20_000) + str(i) for i in range(12)]  # more than it keeps
+    dirty = "a\x1b[31mred\x07\tb" * 10_000
+    for _ in range(2):
+        for text in clean:
+            assert render.shown(text) is text
+        out = render.shown(dirty)
+        assert "\x1b" not in out and "\x07" not in out and "\t" not in out
+        assert out == render.visible(dirty).replace("\t", render.TAB)
+    assert len(render._SHOWN_AS_IS) <= 8 and all(id(v) == k for k, v in render._SHOWN_AS_IS.items())
+    assert id(dirty) not in render._SHOWN_AS_IS  # only texts shown as they are
