@@ -37,11 +37,16 @@ class LineSplitter:
     for the next one; ``flush()`` returns the unended last line), except that a line that spans chunks is joined
     once, not joined and then copied again: a 10 MB line costs 10 MB more while it is put together, not 20."""
 
-    __slots__ = ("buffer", "trailing_cr")
+    __slots__ = ("buffer", "trailing_cr", "strip_data", "stripped")
 
     def __init__(self) -> None:
         self.buffer: list[str] = []
         self.trailing_cr = False
+        # ``strip_data`` (the SSE parser sets it): a ``data:`` line that spans chunks is joined without its field
+        # name, which goes in ``stripped``, and the line returned first is the value (slicing a 10 MB line's value
+        # off it afterwards copied 40 MB more)
+        self.strip_data = False
+        self.stripped: str | None = None
 
     def decode(self, text: str) -> list[str]:
         if self.trailing_cr:
@@ -64,6 +69,11 @@ class LineSplitter:
             return []
         if self.buffer:
             self.buffer.append(lines[0])
+            first = self.buffer[0]
+            if self.strip_data and len(first) > 5 and first.startswith("data:"):  # (its 6th character is here)
+                cut = 6 if first.startswith(" ", 5) else 5
+                self.buffer[0] = first[cut:]
+                self.stripped = first[:cut]
             lines[0] = "".join(self.buffer)
             self.buffer = []
         if not trailing_newline:
@@ -119,6 +129,8 @@ class LineFramer:
 
     meta: TranscriptMeta
     bom: bool
+    keep_raw: bool
+    _strips_data = False  # whether a data line that spans chunks comes as its value (``LineSplitter.strip_data``)
     _utf8: codecs.IncrementalDecoder
     _lines: LineSplitter
     _started: bool
@@ -150,6 +162,7 @@ class LineFramer:
         if len(self.meta.head) < HEAD:
             self.meta.head += text[: HEAD - len(self.meta.head)]
         out: list = []
+        self._lines.strip_data = self._strips_data and self._http is None and not self.keep_raw
         lines = self._lines.decode(text)
         if lines and self._http is not None:
             lines = self._http_head(lines)
@@ -239,6 +252,7 @@ class SSEParser(LineFramer):
 
     media_type = "text/event-stream; charset=utf-8"  # what a server of this framing answers with
     framing = "sse"
+    _strips_data = True
     suffix = ".sse"  # a transcript file's
 
     @staticmethod
@@ -272,10 +286,22 @@ class SSEParser(LineFramer):
 
     # -- input -------------------------------------------------------------------------------------------------
     def _take(self, lines: list[str], out: list) -> None:
-        if len(lines[0]) >= _LONG_LINE:  # only the first line can span chunks: read it, then let it go
+        if self._lines.stripped is not None:  # the first line, which spanned chunks, is a data line's value
+            self._lines.stripped = None
+            self._data_value(lines.pop(0), out)
+        elif len(lines[0]) >= _LONG_LINE:  # only the first line can span chunks: read it, then let it go
             self._line(lines.pop(0), out)
         if lines:
             self._run(lines, out)
+
+    def _data_value(self, value: str, out: list[Frame]) -> None:
+        """A ``data:`` line given as its value (``LineSplitter.strip_data``): what ``_line`` does with one."""
+        self._line_no += 1
+        self._flush_junk(out)
+        if self._fields == 0:
+            self._event_line = self._line_no
+        self._fields += 1
+        self._data.append(value)
 
     def finish(self) -> list[Frame]:
         out: list = []

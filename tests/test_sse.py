@@ -344,3 +344,23 @@ def test_assembler_appends_deltas_without_joining() -> None:
     assert block.text == "".join(pieces)
     assert block._joined_n == n  # one join, cached
     assert block.text is block.text
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("space", [b" ", b"", b"  "])
+def test_a_data_line_that_spans_chunks_reads_as_in_one_piece(eol: bytes, space: bytes) -> None:
+    """A data line that spans chunks is joined without its field name (``LineSplitter.strip_data``): cut at every
+    place in and around ``data:`` and its space, and over three chunks, it gives the same frames as in one piece,
+    and a recording parser (``keep_raw``) still has the whole line."""
+    value = b'{"type":"response.output_text.delta","delta":"' + "héllo \u65e5".encode() * 40 + b'"}'
+    wire = CREATED.replace(b"\n", eol) + b"event: response.output_text.delta" + eol + b"data:" + space + value + eol + eol
+    whole, _ = decode(wire)
+    assert whole[1].data == (space[1:] + value).decode()
+    start = wire.index(b"data:")
+    for cut in list(range(start - 2, start + 9)) + [start + 50, len(wire) - 3]:
+        for pieces in ([wire[:cut], wire[cut:]], [wire[:cut], wire[cut:cut + 30], wire[cut + 30:]]):
+            frames, _ = decode(pieces)
+            assert [(f.kind, f.event, f.data, f.line, f.truncated) for f in frames] == [(f.kind, f.event, f.data, f.line, f.truncated) for f in whole], cut
+    raw = SSEParser(keep_raw=True)
+    frames = raw.feed(wire[: start + 20]) + raw.feed(wire[start + 20 :]) + raw.finish()
+    assert frames[1].data == whole[1].data and frames[1].raw.endswith((b"data:" + space + value).decode())
