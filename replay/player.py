@@ -226,6 +226,7 @@ class Player:
                         on_finish()
                 if until_finished and self.finished:
                     return
+                ev = None  # (the last event played is not held while waiting: it can be 10 MB)
                 self._wake.clear()
                 await self._wake.wait()
                 continue

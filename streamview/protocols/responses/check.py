@@ -50,7 +50,8 @@ class Checker:
         self._missing: dict[int, Anomaly] = {}  # seq -> the gap anomaly that reported it missing
         self._items: dict[int, _ItemTrack] = {}
         self._ids: dict[str, int] = {}
-        self._terminal: StreamEvent | None = None
+        self._terminal: tuple[str, int] | None = None  # the first terminal event's type and index (not the event:
+        # a response.completed holds the whole output, 10 MB for a long answer)
         self._last_terminal_type = ""
         self._reported: set[tuple] = set()  # (output_index, part key) whose text mismatch is already reported
         self._unreadable = 0  # events whose payload could not be read: the sequence numbers they took are not gaps
@@ -169,17 +170,17 @@ class Checker:
     def _terminal_rules(self, ev: StreamEvent, out: list[Anomaly]) -> None:
         if self._terminal is None:
             if ev.type in TERMINAL:
-                self._terminal = ev
+                self._terminal = (ev.type, ev.index)
                 self._last_terminal_type = ev.type
             return
         if ev.type in TERMINAL:
             if self._last_terminal_type == "error" and ev.type == "response.failed":
                 self._last_terminal_type = ev.type  # error then response.failed: one failure, as servers send it
                 return
-            self._add(out, ev, "multiple-terminal", f"{ev.type} after {self._terminal.type} (event #{self._terminal.index})")
+            self._add(out, ev, "multiple-terminal", f"{ev.type} after {self._terminal[0]} (event #{self._terminal[1]})")
             self._last_terminal_type = ev.type
         else:
-            self._add(out, ev, "after-terminal", f"{ev.type} after the stream ended with {self._terminal.type} (event #{self._terminal.index})")
+            self._add(out, ev, "after-terminal", f"{ev.type} after the stream ended with {self._terminal[0]} (event #{self._terminal[1]})")
 
     # -- items and parts -----------------------------------------------------------------------------------------
     def _item_added(self, ev: StreamEvent, p: dict, out: list[Anomaly]) -> None:
