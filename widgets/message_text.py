@@ -342,14 +342,22 @@ class MessageText(PassStyle, ScrollView, can_focus=True):
         self._cache.clear()
         self.refresh()
 
+    _pass: tuple | None = None  # (width, selection) while a render pass runs: worked out once a pass, not per line
+
+    def render_lines(self, crop):
+        self._pass = (self.scrollable_content_region.width, self.text_selection)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
-        width = self.scrollable_content_region.width
+        width, selection = self._pass or (self.scrollable_content_region.width, self.text_selection)
         if width != self._cache_width:
             self._cache.clear()
             self._cache_width = width
-        selection = self.text_selection
         if row >= self.doc.row_count:
             return Strip.blank(width, self.rich_style)
         strip = self._cache.get(row) if selection is None else None
