@@ -17,6 +17,8 @@ events pane's ``render_line`` is wrapped to note when each event's row is first 
   baseline: send to arrival in the source (the bytes read by the client, which waits while the loop draws).
 
     python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N]
+
+``--repeat N`` runs each rate N times, each run in a process of its own.
     python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50]
 """
 
@@ -202,7 +204,7 @@ def main() -> int:
     ap.add_argument("--rates", default="100,1000,10000")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--size", default="200x50")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each rate (this machine's speed varies)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each rate, each in a fresh process (this machine's speed varies)")
     args = ap.parse_args()
     sys.path.insert(0, ROOT)
     w, h = (int(x) for x in args.size.split("x"))
@@ -210,8 +212,14 @@ def main() -> int:
     print(f"streamview live on a loopback server, the App headless at {w}x{h}, {args.seconds:g} s a rate"
           f"{f', {args.repeat} runs each' if args.repeat > 1 else ''}")
     for rate in (float(r) for r in args.rates.split(",")):
-        for _ in range(args.repeat):
+        if args.repeat == 1:
             report(asyncio.run(measure(rate, args.seconds, (w, h))), targets.get(rate))
+            continue
+        for _ in range(args.repeat):  # each run in a process of its own, as tui_replay.py does: no run inherits
+            # another's heap, spool or collector state
+            child = subprocess.run([sys.executable, os.path.abspath(__file__), "--rates", f"{rate:g}", "--seconds",
+                                    f"{args.seconds:g}", "--size", args.size], capture_output=True, text=True)
+            print("\n".join(child.stdout.splitlines()[1:]) or child.stderr.strip(), flush=True)
     return 0
 
 
