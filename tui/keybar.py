@@ -65,6 +65,7 @@ class KeyBar(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self._spans: list[tuple[int, int, Binding, DOMNode]] = []
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -123,7 +124,10 @@ class KeyBar(Static):
                 text.append(hint, desc_style)
                 spans.append((start, len(text), binding, node))
         self._spans = spans
-        self.update(text)
+        if text == self._shown:
+            return  # the same keys (bindings are announced again whenever focus or a check changes)
+        self._shown = text
+        self.update(text, layout=False)  # one docked line: no layout of the screen
 
     async def on_click(self, event: Click) -> None:
         for start, end, binding, node in self._spans:
