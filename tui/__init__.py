@@ -2,9 +2,10 @@
 
 Textual repaints the screen on a timer of its own, at most ``TEXTUAL_FPS`` times a second (60 unless set). After a
 repaint that took longer than a period, the timer skips ahead and its next repaint comes one to two periods later:
-at 60, a live stream's rows waited up to 33 ms more for the screen (``benchmarks/live_latency.py``). The App draws at most 40 frames a second itself
-(``app.MIN_GAP``); Textual's timer at 120 lets each of them reach the screen within 8 ms. A ``TEXTUAL_FPS`` the
-user set is kept, and the value is set only while Textual reads it, so no child process inherits it.
+at 60, a live stream's rows waited up to 33 ms more for the screen (``benchmarks/live_latency.py``). The App draws
+at most 40 frames a second itself (``app.MIN_GAP``); Textual's timer at 120 lets each of them reach the screen
+within 8 ms. A ``TEXTUAL_FPS`` the user set is kept, and the value is set only while Textual reads it, so no
+child process inherits it.
 """
 
 import os

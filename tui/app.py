@@ -370,7 +370,8 @@ class StreamviewApp(App[int]):
             return  # a file loading at full speed: the panes follow it 10 times a second (each frame redraws them)
         if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
             if self._frame_soon is None:
-                self._frame_soon = asyncio.get_running_loop().call_later(self._drawn_at + MIN_GAP - now, self._frame_now)
+                wait = self._drawn_at + MIN_GAP - now
+                self._frame_soon = asyncio.get_running_loop().call_later(wait, self._frame_now)
             return
         self._synced_at = self._drawn_at = now
         self._shown = key

@@ -77,9 +77,9 @@ class QuietScrollBar(ScrollBar):
                self.grabbed is not None)
         drawn = self._drawn
         if drawn is not None and drawn[0] == key:
-            return drawn[1]
+            return list(drawn[1])  # (a list of its own for each caller, as Textual's render gives)
         lines = super().render_lines(crop)
-        self._drawn = (key, lines)
+        self._drawn = (key, list(lines))
         return lines
 
 
