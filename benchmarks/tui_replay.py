@@ -5,6 +5,9 @@ For each transcript size (``--deltas``, default 20000; a comma list runs several
 ``benchmarks/gen_transcript.py`` (seeded, so every run measures the same bytes), then each case runs in a fresh
 subprocess, so peak memory is per case:
 
+  check      ``streamview check FILE`` in a process of its own: the baseline issue 14 judges the TUI's time against
+             (a 1M-event transcript on screen within 1.5x of it). After the TUI case, its figures are printed beside
+             the issue's targets for the 1M and 100k transcripts (told apart by their event counts).
   baseline   headless decode + assemble: ``streamview.source.read_events`` on the file, then
              ``Session.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
   player     ``streamview.replay.player.Player(fp, instant=True).run(model.add)`` in a bare asyncio loop, no UI: the same work
@@ -612,6 +615,40 @@ def table_row(deltas: str, r: dict) -> str:
             f"{lag} | {handled} |")
 
 
+def run_check(path: str, repeat: int) -> dict:
+    """``streamview check FILE`` (the issue's baseline for the TUI's time), each run a process of its own: wall time."""
+    times = []
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "streamview", "check", path], capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if done.returncode not in (0, 1):
+            return {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
+    return {"wall_s": statistics.median(times), "wall_min_s": min(times), "wall_max_s": max(times), "runs": len(times)}
+
+
+def targets(tui: dict, check: dict | None) -> list[str]:
+    """The TUI figures beside issue 14's targets, for its two transcript sizes (by their event counts)."""
+    def verdict(ok: bool) -> str:
+        return "MET" if ok else "NOT MET"
+
+    lines = []
+    events, wall, rss = tui["events"], tui["wall_s"], tui["peak_rss_mb"]
+    if events >= 1_000_000:
+        if check and "wall_s" in check:
+            ratio = wall / check["wall_s"]
+            lines.append(f"all on screen in {wall:.2f} s = {ratio:.2f}x `check` ({check['wall_s']:.2f} s, same run): "
+                         f"target 1.5x, {verdict(ratio <= 1.5)}")
+        lines.append(f"peak RSS {rss:.1f} MB: target under 250 MB, {verdict(rss < 250)}")
+        p95, mx = tui.get("key_p95_ms"), tui.get("key_max_ms")
+        if p95 is not None and mx is not None:
+            lines.append(f"key wait p95 {p95:.0f} ms, max {mx:.0f} ms: targets 33 / 100 ms, {verdict(p95 < 33 and mx < 100)}")
+    elif events >= 100_000:
+        lines.append(f"all on screen in {wall:.2f} s: target under 1.5 s, {verdict(wall < 1.5)}")
+        lines.append(f"peak RSS {rss:.1f} MB: target under 100 MB, {verdict(rss < 100)}")
+    return lines
+
+
 def show_profile(path: str, kind: str, lines: int = 60) -> None:
     try:
         with open(path + ".txt") as f:
@@ -640,7 +677,9 @@ def main() -> None:
                                                       "runs several sizes (default 20000)")
     ap.add_argument("--file", help="replay this transcript instead of generating one")
     ap.add_argument("--seed", type=int, default=1234, help="generator seed")
-    ap.add_argument("--cases", default=",".join(CASES), help=f"which cases to run (default {','.join(CASES)})")
+    ap.add_argument("--cases", default=",".join(("check",) + CASES),
+                    help=f"which cases to run (default check,{','.join(CASES)}; check: `streamview check FILE`, the "
+                         "baseline the TUI's time is judged against)")
     ap.add_argument("--size", default="200x50", help="headless terminal size WxH (default 200x50)")
     ap.add_argument("--keys", default="down,up", help="keys posted in turn while loading (default down,up)")
     ap.add_argument("--key-interval", type=float, default=0.05, help="seconds between keys (default 0.05)")
@@ -699,13 +738,22 @@ def main() -> None:
         size_mb = os.path.getsize(path) / 1e6
         print()
         print(f"## {label} deltas: {path} ({size_mb:.1f} MB)")
-        for case in cases:
+        check = None
+        if "check" in cases:
+            check = run_check(path, args.repeat)
+            rng = f" [{check['wall_min_s']:.2f}-{check['wall_max_s']:.2f} in {check['runs']} runs]" if check.get("runs", 1) > 1 else ""
+            print(f"streamview check: {check['wall_s']:.2f} s{rng}" if "wall_s" in check else f"streamview check: ERROR {check['error']}",
+                  flush=True)
+        for case in (c for c in cases if c != "check"):
             r = run_repeated(case, path, args)
             if "error" not in r and not args.no_tracemalloc:
                 t = run_child(case, path, args, trace=True)
                 r["traced_peak_mb"] = t.get("traced_peak_mb")
             r.update(deltas=n, file=path, file_mb=size_mb)
             print(describe(r), flush=True)
+            if case == "tui" and "error" not in r:
+                for line in targets(r, check):
+                    print(f"   issue 14: {line}", flush=True)
             all_results.append(r)
             rows.append((label, r))
         if args.breakdown and "tui" in cases:
