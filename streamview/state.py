@@ -104,15 +104,29 @@ class Chunks(Sequence):
 
     def text_between(self, k: int, m: int) -> str:
         """The deltas from the k-th to before the m-th, joined (``"".join(chunks[k:m])``)."""
-        n = len(self._ends)
+        ends = self._ends
+        n = len(ends)
         m = min(m, n)
         if k >= m:
             return ""
-        text = self.text_from(k)
-        if m < n:
-            ends = self._ends
-            text = text[: ends[m - 1] - (ends[k - 1] if k > 0 else 0)]
-        return text
+        if m == n:
+            return self.text_from(k)
+        k = max(0, k)
+        tail = self._tail
+        tail_first = n - len(tail)
+        if k >= tail_first:
+            return "".join(tail[k - tail_first : m - tail_first])
+        lo, hi = (ends[k - 1] if k else 0), ends[m - 1]  # the characters wanted, in the whole text
+        segs, starts = self._segs, self._starts
+        pieces = []
+        for s in range(bisect_right(self._firsts, k) - 1, len(segs)):  # only the segments they lie in
+            start = starts[s]
+            if start >= hi:
+                break
+            pieces.append(segs[s][lo - start if lo > start else 0 : hi - start])
+        if m > tail_first:
+            pieces.extend(tail[: m - tail_first])
+        return "".join(pieces)
 
     def _get(self, i: int) -> str:
         ends = self._ends
