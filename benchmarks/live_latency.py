@@ -135,7 +135,16 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
             arrived.setdefault(ev.index, time.perf_counter())
             add(ev)
 
+        add_many = session.add_many
+
+        def add_many_timed(events):
+            now = time.perf_counter()
+            for ev in events:
+                arrived.setdefault(ev.index, now)
+            add_many(events)
+
         session.add = add_timed  # type: ignore[method-assign]
+        session.add_many = add_many_timed  # type: ignore[method-assign]
         EventList.render_line = render_line  # type: ignore[method-assign]
         app = StreamviewApp(session)
         try:

@@ -10,7 +10,7 @@ subprocess, so peak memory is per case:
              the issue's targets for the 1M and 100k transcripts (told apart by their event counts).
   baseline   headless decode + assemble: ``streamview.source.read_events`` on the file, then
              ``Session.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
-  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add)`` in a bare asyncio loop, no UI: the same work
+  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add, emit_many=model.add_many)`` in a bare asyncio loop, no UI: the same work
              through the reader task (``asyncio.to_thread`` reads) and the batched playback loop.
   tui        ``StreamviewApp(Player(fp, instant=True))`` in a headless ``App.run_test(size=(200, 50))``. Timed from
              just before ``run_test`` (app start) until the player has finished, ``EventList.count`` equals the
@@ -152,6 +152,7 @@ BREAKDOWN = [
     ("streamview.tui.keybar:KeyBar._rebuild", 0),
     ("streamview.source:EventReader.feed", 0),
     ("streamview.session:Session.add", 0),
+    ("streamview.session:Session.add_many", 0),
 ]
 
 
@@ -308,7 +309,7 @@ def child_player(path: str, trace: bool) -> dict:
         player = Player(fp, instant=True)
         model = Session(os.path.basename(path), meta=player.meta)
         done = asyncio.Event()
-        task = asyncio.create_task(player.run(model.add, done.set))
+        task = asyncio.create_task(player.run(model.add, done.set, emit_many=model.add_many))
         await done.wait()
         t1 = time.perf_counter()
         task.cancel()

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import AsyncIterator, BinaryIO, Callable
 
-from streamview.events import StreamEvent
+from streamview.events import StreamEvent, schedule
 from streamview.live import LiveSource
 from streamview.source import CHUNK, READ_ERRORS, EventReader, SourceError, framing_of, read_failure
 from streamview.sse import Frame, TranscriptMeta
@@ -24,6 +24,7 @@ INSTANT_BATCH = 500  # events emitted between yields to the event loop when not 
 READ_AHEAD = 5_000  # events decoded ahead of playback at most (held as objects until played): a huge file streams
 READ_AHEAD_BYTES = 8 << 20  # ... and at most this much of their data: each holds its parsed payload until played,
 # and a 10 MB event's is 40 MB or more (four such in a row, read ahead together, held 200 MB at once)
+READ_BLOCK = 256 * 1024  # bytes read from a file at a time (in a thread: one hop per block, not per chunk)
 FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 
 
@@ -144,12 +145,14 @@ class Player:
         on_finish: Callable[[], None] | None = None,
         *,
         until_finished: bool = False,
+        emit_many: Callable[[list[StreamEvent]], None] | None = None,
     ) -> None:
         """Read and play until cancelled (or, with ``until_finished``, until the end of input is played).
-        ``on_finish`` is called each time playback reaches the end of input."""
+        ``on_finish`` is called each time playback reaches the end of input. ``emit_many``: what takes the events
+        played without pacing (instant, live, to the end) a batch at a time, in order, instead of ``emit``."""
         reader = asyncio.create_task(self._read())
         try:
-            await self._play(emit, on_finish, until_finished)
+            await self._play(emit, on_finish, until_finished, emit_many)
         finally:
             reader.cancel()
             try:
@@ -162,15 +165,20 @@ class Player:
         read = getattr(self.fp, "read1", self.fp.read)
         while True:
             try:
-                chunk = await asyncio.to_thread(read, CHUNK)
+                block = await asyncio.to_thread(read, READ_BLOCK)
             except (*READ_ERRORS, ValueError) as exc:
                 raise read_failure(exc) from None
-            if not chunk:
+            if not block:
                 if self.follow:
                     await asyncio.sleep(FOLLOW_POLL)
                     continue
                 return
-            yield chunk
+            if len(block) <= CHUNK:
+                yield block
+                continue
+            for at in range(0, len(block), CHUNK):  # decoded a chunk at a time, the loop free between them
+                yield block[at : at + CHUNK]
+                await asyncio.sleep(0)
 
     async def _read(self) -> None:
         chunks = self.live.chunks() if self.live is not None else self._file_chunks()
@@ -194,17 +202,17 @@ class Player:
             self._wake.set()
 
     def _add(self, events: list[StreamEvent]) -> None:
+        if not events:
+            return
+        schedule(events, self.pace)
+        append = self.buffer.append
+        size = 0
         for ev in events:
-            if ev.t is None:
-                ev.t = ev.index * self.pace
-                ev.t_synthetic = True
-        if events:
-            append = self.buffer.append
-            for ev in events:
-                append(ev)
-            self._ahead.extend(events)
-            self._ahead_bytes += sum(len(ev._data) for ev in events)
-            self._wake.set()
+            append(ev)
+            size += len(ev._data)
+        self._ahead.extend(events)
+        self._ahead_bytes += size
+        self._wake.set()
 
     def _behind(self) -> bool:
         """Whether playback is far enough behind the reader for the reader to wait."""
@@ -214,7 +222,8 @@ class Player:
         self._anchor_wall = time.monotonic()
         self._anchor_t = self._last_t
 
-    async def _play(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None, until_finished: bool) -> None:
+    async def _play(self, emit: Callable[[StreamEvent], None], on_finish: Callable[[], None] | None, until_finished: bool,
+                    emit_many: Callable[[list[StreamEvent]], None] | None = None) -> None:
         self._reanchor()
         burst = 0
         while True:
@@ -237,6 +246,24 @@ class Player:
                 await self._wake.wait()
                 continue
             fast = self.instant or self._skip or self._steps > 0
+            if fast and emit_many is not None and not self._steps and ahead and ahead[0] is ev:
+                # unpaced: the events read ahead, from this one on, go as one batch
+                n = min(len(ahead), INSTANT_BATCH - burst)
+                pop = ahead.popleft
+                batch = [pop() for _ in range(n)]
+                self.cursor += n
+                self._ahead_bytes -= sum([len(e._data) for e in batch])
+                if not self._behind():
+                    self._room.set()
+                self._last_t = next((e.t for e in reversed(batch) if e.t), self._last_t)
+                ev = None
+                emit_many(batch)
+                batch = []
+                burst += n
+                if burst >= INSTANT_BATCH:
+                    burst = 0
+                    await asyncio.sleep(0)
+                continue
             if not fast:
                 t = ev.t or 0.0
                 if self.cursor == 0:

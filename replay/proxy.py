@@ -655,7 +655,7 @@ class FlowPlayer:
     def meta(self) -> TranscriptMeta:
         return self.flow.session.meta if self.flow.session is not None else TranscriptMeta()
 
-    async def run(self, emit, on_finish=None, *, until_finished: bool = False) -> None:
+    async def run(self, emit, on_finish=None, *, until_finished: bool = False, emit_many=None) -> None:
         while not self.flow.end:
             await asyncio.sleep(0.05)
         if on_finish is not None:

@@ -31,6 +31,25 @@ def _shape(kind: str, name: str, type_: str, t_synthetic: bool, from_data: bool,
     return shape
 
 
+_SYNTHETIC: dict[tuple, tuple] = {}  # a shape -> the same shape with t_synthetic set
+
+
+def schedule(events: list, pace: float) -> None:
+    """Give each of ``events`` that has no arrival time its place on a steady schedule (``index * pace``), marked
+    synthetic (a transcript without timing replayed): ``ev.t = ...; ev.t_synthetic = True``, the shape found once."""
+    synthetic = _SYNTHETIC
+    for ev in events:
+        if ev.t is None:
+            ev.t = ev.index * pace
+            sh = ev._shape
+            new = synthetic.get(sh)
+            if new is None:
+                new = _shape(sh[0], sh[1], sh[2], True, sh[4], sh[5])
+                if len(synthetic) < _SHAPES_MAX:
+                    synthetic[sh] = new
+            ev._shape = new
+
+
 def _pack(data: str) -> str | bytes:
     """``data`` as stored: UTF-8 bytes (16 bytes smaller than a str, and a quarter of one that holds an emoji)."""
     try:

@@ -147,6 +147,19 @@ class Session:
             return
         self._fold(ev)
 
+    def add_many(self, events: list[StreamEvent]) -> None:
+        """``add`` each of ``events``, in order (a player's batch: one call, and the store's view told once)."""
+        if not (self.keep and self.proto is not None and self.events.__class__ is EventStore):
+            for ev in events:
+                self.add(ev)
+            return
+        self.events.extend(events)
+        problems, fold = self.problems, self._fold
+        for ev in events:
+            if ev._aux is not None and ev.error is not None:
+                problems.append(ev)
+            fold(ev)
+
     def _store(self) -> EventStore:
         store = getattr(self.player, "buffer", None)
         if isinstance(store, EventStore):

@@ -23,6 +23,7 @@ import os
 import stat
 import threading
 from array import array
+from bisect import bisect_left
 from typing import Any, Iterator
 
 from .events import _UNSET, StreamEvent
@@ -208,7 +209,8 @@ def _close(fd: int) -> None:
 class _Records:
     """What a store and its views share: the arrays, and the tables beside them."""
 
-    __slots__ = ("index", "off", "len", "t", "sh", "shapes", "shape_ids", "lines", "line_odd", "aux", "held", "cache")
+    __slots__ = ("index", "off", "len", "t", "sh", "shapes", "shape_ids", "lines", "line_odd", "aux", "held", "cache",
+                 "others")
 
     def __init__(self, index: FileIndex | None) -> None:
         self.index = index
@@ -225,6 +227,7 @@ class _Records:
         self.aux: dict[int, tuple] = {}  # (payload or _UNSET, seq, error), for the events that have any
         self.held: dict[int, StreamEvent] = {}  # events kept as objects (what the arrays cannot describe)
         self.cache: dict[int, StreamEvent] = {}
+        self.others = array("q")  # the indexes of the events that are not SSE events (comments, junk): few, in order
 
 
 class EventStore:
@@ -339,22 +342,30 @@ class EventStore:
         if shape[0] == "event":
             self._seen += 1
             self._last_event = i
+        else:
+            r.others.append(i)
 
     def _append_view(self, ev: StreamEvent) -> None:
         """A view: the event must be the next of the shared records (a session fed by the store's player)."""
         n = self._limit
-        r = self._r
-        assert n is not None
-        if ev.index != n or n >= len(r.len):
+        if ev.index != n or n >= len(self._r.len):  # type: ignore[operator]
             raise ValueError(f"event {ev.index} is not the next of this stream's stored events ({n})")
-        self._limit = n + 1
-        if n in r.held:
-            kind = r.held[n].kind
-        else:
-            kind = r.shapes[r.sh[n]][0]
-        if kind == "event":
-            self._seen += 1
-            self._last_event = n
+        self._limit = n + 1  # type: ignore[operator]
+
+    def extend(self, events: list[StreamEvent]) -> None:
+        """Append each of ``events`` (for a view, in O(1): they must be the next of the shared records, in order)."""
+        n = self._limit
+        if n is None:
+            for ev in events:
+                self.append(ev)
+            return
+        if not events:
+            return
+        k = len(events)
+        if events[0].index != n or events[-1].index != n + k - 1 or n + k > len(self._r.len):
+            raise ValueError(f"events {events[0].index}-{events[-1].index} are not the next {k} of this stream's "
+                             f"stored events ({n})")
+        self._limit = n + k
 
     def view(self) -> "EventStore":
         """A store over these records that holds none of them until they are appended to it (in order)."""
@@ -366,12 +377,24 @@ class EventStore:
     @property
     def seen(self) -> int:
         """How many of the events are SSE events (not comments, not junk)."""
-        return self._seen
+        n = self._limit
+        if n is None:
+            return self._seen
+        return n - bisect_left(self._r.others, n)  # a view: the events it holds less the others among them
 
     @property
     def last_event_index(self) -> int:
         """The index of the last SSE event (-1: none)."""
-        return self._last_event
+        n = self._limit
+        if n is None:
+            return self._last_event
+        others = self._r.others
+        k = bisect_left(others, n)  # others[:k] are the view's; walk back over those just before its end
+        i = n - 1
+        while k and i >= 0 and others[k - 1] == i:
+            k -= 1
+            i -= 1
+        return i
 
     def t_of(self, i: int) -> float | None:
         r = self._r

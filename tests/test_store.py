@@ -142,7 +142,8 @@ def test_gzip_and_stdin_like_sources_go_to_the_spool(tmp_path):
     _assert_same(session, _reference(_write(tmp_path, body)))
 
 
-def test_the_player_and_its_session_share_one_store_and_a_restart_reads_it_again(tmp_path):
+@pytest.mark.parametrize("batches", [False, True], ids=["one-by-one", "in-batches"])
+def test_the_player_and_its_session_share_one_store_and_a_restart_reads_it_again(tmp_path, batches):
     import asyncio
 
     from replay.player import Player
@@ -154,12 +155,13 @@ def test_the_player_and_its_session_share_one_store_and_a_restart_reads_it_again
         with open(path, "rb") as fp:
             player = Player(fp, instant=True)
             session = Session("t", player=player)
-            await player.run(session.add, until_finished=True)
+            many = session.add_many if batches else None
+            await player.run(session.add, until_finished=True, emit_many=many)
             assert session.events._r is player.buffer._r  # one set of records
             first = list(session.events)
             session.reset()
             player.restart()
-            await player.run(session.add, until_finished=True)
+            await player.run(session.add, until_finished=True, emit_many=many)
             assert list(session.events) == first
         return session
 
@@ -205,6 +207,72 @@ def test_a_view_grows_only_with_the_next_event():
         view[1]
     with pytest.raises(ValueError):
         view.append(evs[2])
+
+
+def test_a_view_counts_the_sse_events_and_finds_the_last_one_at_every_length(tmp_path):
+    """A view is told only how far it reaches (``extend`` is O(1)): what it says of the events it holds is worked
+    out from the records' list of the others (comments, junk), at any length, the same as a store appended to."""
+    body = _odd_body() + b": one\n\n: two\n\njunk line\n\n"
+    ref = _reference(_write(tmp_path, body))
+    kinds = [e.kind for e in ref]
+    assert "comment" in kinds and "junk" in kinds and kinds[-1] != "event"
+    store = EventStore()
+    for ev in ref:
+        store.append(ev)
+    for n in range(len(ref) + 1):
+        view = store.view()
+        view.extend(ref[:n])
+        whole = EventStore()
+        for ev in ref[:n]:
+            whole.append(ev)
+        events = [i for i, k in enumerate(kinds[:n]) if k == "event"]
+        assert view.seen == whole.seen == len(events)
+        assert view.last_event_index == whole.last_event_index == (events[-1] if events else -1)
+    view = store.view()
+    view.extend(ref[:2])
+    with pytest.raises(ValueError):
+        view.extend(ref[3:5])  # not the next ones
+    with pytest.raises(ValueError):
+        view.extend(ref[2:4] + ref[5:6])  # not in order
+    assert len(view) == 2
+    with pytest.raises(ValueError):
+        store.view().extend(ref + ref[:1])  # past the records
+
+
+def test_a_batch_folds_as_the_events_one_by_one():
+    """``Session.add_many`` (what the App's player hands its batches to) leaves the session as ``add`` per event
+    does: the events, their kinds and keys, the problems, the anomalies, the state and the checkpoints."""
+    files = _all_files()
+    assert len(files) > 20
+    for path in files:
+        ref = _reference(path)
+        one, many = Session(path.name), Session(path.name)
+        for ev in _reference(path):
+            one.add(ev)
+        evs = _reference(path)
+        for a in range(0, len(evs), 7):  # batches of 7, as the player's cut them anywhere
+            many.add_many(evs[a : a + 7])
+        one.finish()
+        many.finish()
+        assert list(many.events) == list(one.events) == ref, path.name
+        assert (bytes(many._kinds), list(many._keys), many._key_table) == (bytes(one._kinds), list(one._keys), one._key_table)
+        assert [e.index for e in many.problems] == [e.index for e in one.problems], path.name
+        assert [a.as_dict() for a in many.anomalies] == [a.as_dict() for a in one.anomalies], path.name
+        assert many.state.final() == one.state.final(), path.name
+        assert [i for i, _ in many._checkpoints] == [i for i, _ in one._checkpoints]
+        assert (many.events.seen, many.events.last_event_index) == (one.events.seen, one.events.last_event_index)
+
+
+def test_a_schedule_gives_the_events_without_a_time_theirs_and_marks_them():
+    from streamview.events import schedule
+
+    evs = [StreamEvent(i, "comment" if i == 3 else "event", f"n{i % 2}", f'{{"type": "t{i}"}}', None if i % 2 else 9.5, i + 1)
+           for i in range(6)]
+    before = [(e.kind, e.name, e.type, e.data) for e in evs]
+    schedule(evs, 0.25)
+    assert [e.t for e in evs] == [9.5, 0.25, 9.5, 0.75, 9.5, 1.25]
+    assert [e.t_synthetic for e in evs] == [False, True, False, True, False, True]
+    assert [(e.kind, e.name, e.type, e.data) for e in evs] == before
 
 
 def test_the_spool_reads_back_what_was_appended_from_its_buffer_the_file_or_memory(monkeypatch):

@@ -266,10 +266,17 @@ class StreamviewApp(App[int]):
     # -- the source: a worker that only folds events into the model -------------------------------------------
     @work(exclusive=True, group="source", exit_on_error=False)
     async def consume(self) -> None:
-        await self.player.run(self._on_event, self._on_finish)
+        await self.player.run(self._on_event, self._on_finish, emit_many=self._on_events)
+
+    def _on_events(self, events: list[StreamEvent]) -> None:
+        self.model.add_many(events)
+        self._arrived()
 
     def _on_event(self, ev: StreamEvent) -> None:
         self.model.add(ev)
+        self._arrived()
+
+    def _arrived(self) -> None:
         p = self.player
         if self._frame_soon is None and not (p.instant and p.live is None):
             # drawn as soon as the last frame allows, not at the heartbeat's next tick (a file loading at full speed
