@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from sys import getrefcount
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -65,23 +66,39 @@ def block_text(item: Item, block: Block) -> str:
     return text
 
 
-def shown(text: str) -> str:
-    """Stream text as the message pane holds it: controls made visible, tabs as spaces."""
+def shown(text: str, remember: bool = False) -> str:
+    """Stream text as the message pane holds it: controls made visible, tabs as spaces. ``remember``: ``text`` is
+    held by the stream's state (a block's text): a long one with nothing to change is remembered, by identity, so
+    that it is not looked through again each time the document is made."""
     if len(text) >= _SHOWN_AS_IS_MIN:
-        if _SHOWN_AS_IS.get(id(text)) is text:
-            return text
+        memo = _SHOWN_AS_IS
+        if memo:
+            if memo.get(id(text)) is text:
+                return text
+            _forget_unheld()
         result = visible(text).replace("\t", TAB)
-        if result is text:  # nothing to change: remembered (a long block is shown again at each re-make)
-            if len(_SHOWN_AS_IS) >= 8:
-                del _SHOWN_AS_IS[next(iter(_SHOWN_AS_IS))]
-            _SHOWN_AS_IS[id(text)] = text
+        if remember and result is text:
+            if len(memo) >= 8:
+                del memo[next(iter(memo))]
+            memo[id(text)] = text
         return result
     return visible(text).replace("\t", TAB)
 
 
+def _forget_unheld() -> None:
+    """Let go of the remembered texts nothing else holds any more (a block's text made again as it grew): the memory
+    must not be what keeps a 40 MB string alive."""
+    memo = _SHOWN_AS_IS
+    for key in list(memo):
+        text = memo[key]
+        if getrefcount(text) <= 3:  # the memory's, this name's and the call's own
+            del memo[key]
+
+
 # Long texts that ``shown`` returned as they were, by identity (each held, so its id is not reused while here): the
 # message pane makes its document again whenever the stream's structure changes, and looking through a block's
-# 10 million characters for controls took 20 ms each time, five times over at the end of a stream.
+# 10 million characters for controls took 20 ms each time, five times over at the end of a stream. Only texts the
+# state holds are remembered (``remember``), and each is let go once nothing else holds it.
 _SHOWN_AS_IS_MIN = 1 << 16
 _SHOWN_AS_IS: dict[int, str] = {}
 
@@ -118,7 +135,7 @@ def render_document(state: StreamState) -> tuple[list[str], list[tuple[Item, Blo
             text = block_text(item, block)
             cited = citations(state, block, numbers) if block.annotations else None
             if not cited:
-                add(shown(text))
+                add(shown(text, remember=True))
                 continue
             for piece in marked(text, cited[0]):
                 add(shown(piece))

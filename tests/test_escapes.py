@@ -441,9 +441,38 @@ def test_long_text_is_shown_the_same_when_it_was_looked_at_before():
     dirty = "a\x1b[31mred\x07\tb" * 10_000
     for _ in range(2):
         for text in clean:
-            assert render.shown(text) is text
-        out = render.shown(dirty)
+            assert render.shown(text, remember=True) is text
+        out = render.shown(dirty, remember=True)
         assert "\x1b" not in out and "\x07" not in out and "\t" not in out
         assert out == render.visible(dirty).replace("\t", render.TAB)
     assert len(render._SHOWN_AS_IS) <= 8 and all(id(v) == k for k, v in render._SHOWN_AS_IS.items())
     assert id(dirty) not in render._SHOWN_AS_IS  # only texts shown as they are
+    once = "word " * 20_000 + "once"
+    assert render.shown(once) is once and id(once) not in render._SHOWN_AS_IS  # a text not held by the state
+
+
+def test_a_remembered_text_is_let_go_once_nothing_else_holds_it():
+    """The memory of long texts shown as they are holds none of them alive: a block's text made again as it grew
+    (or a stream closed) is forgotten at the next long text shown, and its memory freed."""
+    import tracemalloc
+
+    from streamview import render
+
+    render._SHOWN_AS_IS.clear()
+    kept = "kept " * 20_000
+    tracemalloc.start()
+    try:
+        gone = "gone " * 1_000_000  # 5 MB
+        gone_id = id(gone)
+        assert render.shown(kept, remember=True) is kept and render.shown(gone, remember=True) is gone
+        assert set(render._SHOWN_AS_IS) == {id(kept), gone_id}
+        del gone
+        held = tracemalloc.get_traced_memory()[0]
+        assert gone_id in render._SHOWN_AS_IS  # the memory still has it ...
+        other = "other " * 20_000
+        render.shown(other)
+        assert gone_id not in render._SHOWN_AS_IS  # ... until the next long text: then it is let go
+        assert tracemalloc.get_traced_memory()[0] < held - 4_000_000  # and freed
+    finally:
+        tracemalloc.stop()
+    assert set(render._SHOWN_AS_IS) == {id(kept)} and render.shown(kept, remember=True) is kept

@@ -176,7 +176,7 @@ class MessageView(Vertical):
             # the last block's text must end the document for new chunks to be appended in place (not so when its
             # citations or the item's details follow it)
             ends_doc = (not state.error and not (item.done_event is not None and block.kind in ("arguments", "input"))
-                        and start + len(shown(block_text(item, block))) == sum(map(len, pieces)))
+                        and start + len(shown(block_text(item, block), remember=True)) == sum(map(len, pieces)))
             if ends_doc:
                 self._tail = block
                 self._tail_seen = len(block.chunks)
@@ -195,7 +195,7 @@ class MessageView(Vertical):
         span = None
         for item, block, start in spans:
             if block.last_event == event_index and block.chunks and not block.annotations:  # (markers shift it)
-                full = shown(block_text(item, block))
+                full = shown(block_text(item, block), remember=True)
                 last = shown(block.chunks[-1])
                 if full.endswith(last):
                     end = start + len(full)
