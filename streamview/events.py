@@ -296,14 +296,24 @@ def _event(index: int, kind: str, name: str, etype: str, data: str | bytes, t: f
     return ev
 
 
+def _noted(lines: array, line: int) -> Any:
+    """Note ``line`` in the reader's table (4 bytes each) and give the table for the event to read it from; a line
+    number past the table's range is given as itself (its place in the table holds 0)."""
+    try:
+        lines.append(line)
+    except OverflowError:
+        lines.append(0)
+        return line
+    return lines
+
+
 def parse_frame(frame: Frame, index: int, lines: array | None = None) -> StreamEvent:
     """The event for a decoded frame. ``lines``: the reader's table of line numbers by event index (the event's
-    line is appended to it and read from it, when the table is that long: 8 bytes, not a 32-byte int)."""
+    line is appended to it and read from it, when the table is that long: 4 bytes, not a 32-byte int)."""
     kind = frame.kind
     line: Any = frame.line
     if lines is not None and len(lines) == index:
-        lines.append(line)
-        line = lines
+        line = _noted(lines, line)
     if kind == "comment":
         return _event(index, kind, frame.event, ": comment", _pack(frame.text), frame.t, line, None, None, None, False)
     if kind == "junk":
@@ -321,8 +331,7 @@ def parse_record(rec: tuple, index: int, lines: array | None = None) -> StreamEv
     raw), an event that was not cut off."""
     line: Any = rec[5]
     if lines is not None and len(lines) == index:
-        lines.append(line)
-        line = lines
+        line = _noted(lines, line)
     return _parse_event(index, "event", rec[0], rec[1], rec[4], line, rec[6], "")
 
 

@@ -99,7 +99,7 @@ class EventReader:
         it is noted there (``store.FileIndex``), so that a store can read it back from the file."""
         self.parser = framer(framing, keep_raw=on_frame is not None)
         self.count = 0
-        self._lines = array("q")  # each event's line number, by index (StreamEvent.line reads it)
+        self._lines = array("I")  # each event's line number, by index (StreamEvent.line reads it)
         self.clock = clock
         self.on_frame = on_frame
         self.index = index

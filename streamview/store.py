@@ -210,7 +210,7 @@ class _Records:
     """What a store and its views share: the arrays, and the tables beside them."""
 
     __slots__ = ("index", "off", "len", "t", "sh", "shapes", "shape_ids", "lines", "line_odd", "aux", "held", "cache",
-                 "others")
+                 "others", "untimed")
 
     def __init__(self, index: FileIndex | None) -> None:
         self.index = index
@@ -228,6 +228,7 @@ class _Records:
         self.held: dict[int, StreamEvent] = {}  # events kept as objects (what the arrays cannot describe)
         self.cache: dict[int, StreamEvent] = {}
         self.others = array("q")  # the indexes of the events that are not SSE events (comments, junk): few, in order
+        self.untimed: int | None = None  # the index of the first event without a time (None: every one has one)
 
 
 class EventStore:
@@ -337,7 +338,12 @@ class EventStore:
                         r.aux[i] = (_UNSET, a[1], a[2])
                 else:
                     r.aux[i] = a
-        r.t.append(_NAN if t is None or t != t else t)
+        if t is None or t != t:
+            r.t.append(_NAN)
+            if r.untimed is None:
+                r.untimed = i
+        else:
+            r.t.append(t)
         r.sh.append(sid or 0)
         if shape[0] == "event":
             self._seen += 1
@@ -411,6 +417,16 @@ class EventStore:
         if r.held and any(a <= k < b for k in r.held):
             return [t for k in range(a, b) if (t := self.t_of(k)) is not None and t == t]
         return [t for t in r.t[a:b] if t == t]
+
+    def timed(self) -> memoryview | None:
+        """The arrival times of every event, in order, as a view of the store's own array (no copy), when each has
+        a time; None when one has none (``times`` gives those that have). Release the view (``with``) before the
+        store grows: an array that is viewed cannot be appended to."""
+        n = len(self)
+        r = self._r
+        if r.untimed is not None and r.untimed < n:
+            return None
+        return memoryview(r.t)[:n]
 
     def type_of(self, i: int) -> str:
         r = self._r

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
@@ -146,3 +147,80 @@ async def test_mouse_selection_copies_the_text_as_it_is_not_as_it_is_wrapped():
         app.screen.selections = {view: Selection(Offset(0, 1), Offset(4, rows - 1))}
         copied = app.screen.get_selected_text()
         assert copied == "first line\n" + long_line.strip() + "\nlast"  # wrapped rows join without a newline
+
+
+def _chat_stream() -> bytes:
+    """Chat Completions: text with tabs and control characters (what ``shown`` changes), a tool call after it (the
+    structure changes while the text has grown since the last re-make), and the end."""
+    import json
+
+    def chunk(delta: dict, finish: str | None = None) -> bytes:
+        body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(body)}\n\n".encode()
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    r = random.Random(11)
+    words = ["plain ", "tab\there ", "esc\x1b[31m ", "bell\x07 ", "line\n", "日本 ", "emoji 🙂 ", "\r\n"]
+    out += [chunk({"content": r.choice(words)}) for _ in range(400)]
+    out.append(chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                      "function": {"name": "get_weather", "arguments": ""}}]}))
+    out += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}) for a in ('{"ci', 'ty": ', '"Par', 'is"}')]
+    out.append(chunk({}, "tool_calls"))
+    return b"".join(out) + b"data: [DONE]\n\n"
+
+
+async def test_the_pane_after_each_frame_is_the_document_made_afresh():
+    """Fed in batches of every size, with a frame after each (appends while only the last block grows, re-makes
+    when the structure changes, the grown text not read back), the pane holds exactly the document made from the
+    state at once; the re-makes that take the grown block's new piece as the one shown are taken."""
+    import io
+
+    from textual.app import App
+
+    from streamview.render import render_document
+    from streamview.session import Session
+    from streamview.source import EventReader, iter_chunks
+    from streamview.widgets.message_view import MessageView
+
+    fixtures = Path(__file__).parent / "fixtures"
+    streams = [("chat-controls", _chat_stream())] + [
+        (p.name, p.read_bytes()) for p in [
+            *sorted((fixtures / "responses").glob("*.sse"))[:12], *sorted((fixtures / "anthropic").glob("*.sse"))[:8],
+            *sorted((fixtures / "chat").glob("*.sse"))]]
+    taken = 0
+    original = MessageView._shown_pieces
+
+    def counting(self, pieces, spans):
+        nonlocal taken
+        pending = self._pending
+        out = original(self, pieces, spans)
+        if pending is not None and out is not self._doc_pieces:
+            taken += 1
+        return out
+
+    class Host(App):
+        def compose(self):
+            yield MessageView()
+
+    MessageView._shown_pieces = counting
+    try:
+        for name, data in streams:
+            reader = EventReader(framing="auto")
+            events = [e for c in iter_chunks(io.BytesIO(data)) for e in reader.feed(c)] + reader.finish()
+            r = random.Random(name)
+            app = Host()
+            async with app.run_test(size=(90, 30)):
+                view = app.query_one(MessageView)
+                session = Session(name)
+                k = 0
+                while k < len(events):
+                    n = r.choice([1, 1, 2, 3, 7, 20, 60])
+                    for ev in events[k : k + n]:
+                        session.add(ev)
+                    k += n
+                    view.update_live(session.state, k < len(events))
+                    assert view.text_view.text == "".join(render_document(session.state)[0]), f"{name}: after {k} events"
+    finally:
+        MessageView._shown_pieces = original
+    assert taken >= 5

@@ -353,3 +353,21 @@ def test_without_positioned_reads_every_event_goes_to_the_spool_and_reads_back(t
     r = session.events._r
     assert r.index is None and all(off < 0 for off, n in zip(r.off, r.len) if n)
     _assert_same(session, _reference(path))
+
+
+def test_line_numbers_are_kept_in_four_bytes_and_one_past_that_range_as_itself():
+    from array import array
+
+    from streamview.events import parse_record
+
+    lines = array("I")
+    near = parse_record(("message", '{"a": 1}', "", None, None, 7, False, ""), 0, lines)
+    far = parse_record(("message", '{"a": 2}', "", None, None, 5_000_000_000, False, ""), 1, lines)
+    after = parse_record(("message", '{"a": 3}', "", None, None, 5_000_000_003, False, ""), 2, lines)
+    assert (near.line, far.line, after.line) == (7, 5_000_000_000, 5_000_000_003)
+    assert list(lines) == [7, 0, 0] and lines.itemsize == 4
+    store = EventStore()
+    for ev in (near, far, after):
+        store.append(ev)
+    store._r.cache.clear()
+    assert [store[i].line for i in range(3)] == [7, 5_000_000_000, 5_000_000_003]

@@ -25,3 +25,29 @@ def test_out_of_order_times_are_binned_one_by_one():
     times = [0.0, 2.0, 1.0, 3.0, 0.5]
     counts = timeline_bins(times, 10, len(times))
     assert sum(counts) == 5 and len(counts) == 2
+
+
+def test_the_store_lends_its_own_times_when_every_event_has_one():
+    """The timeline bins the store's own array of times (``EventStore.timed``: a view, no copy), which gives the
+    same slices as the list of times; a store with an event without a time lends none; a view of the store's
+    records lends only its own events' times; and once the view is let go the store grows again."""
+    from streamview.events import StreamEvent
+    from streamview.store import EventStore
+
+    r = random.Random(3)
+    store = EventStore()
+    t = 0.0
+    for i in range(500):
+        t += r.random()
+        store.append(StreamEvent(i, "event", "message", "{}", t, i + 1))
+    with store.timed() as shared:
+        assert list(shared) == store.times(0, 500)
+        assert timeline_bins(shared, 40, 500, ordered=True) == timeline_bins(store.times(0, 500), 40, 500)
+    part = store.view()
+    part.extend([store[i] for i in range(120)])
+    with part.timed() as shared:
+        assert len(shared) == 120 and list(shared) == store.times(0, 120)
+    store.append(StreamEvent(500, "event", "message", "{}", None, 501))  # grows again: the views were let go
+    assert store.timed() is None and len(store.times(0, 501)) == 500
+    with part.timed() as shared:  # the view's own events all have times
+        assert len(shared) == 120

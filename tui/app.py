@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from array import array
 import time
 import sys
 from functools import partial
@@ -22,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from streamview.replay.player import Player
 from streamview.events import StreamEvent
 from streamview.session import Session
+from streamview.store import EventStore
 from streamview.render import timeline_bins
 from streamview.sanitize import visible_line
 from streamview.widgets.detail_view import DetailView
@@ -98,8 +98,8 @@ class StreamviewApp(App[int]):
         self._status_text = ""
         self._marks_key = (0, False)
         self._timeline_at = 0.0
-        self._times = array("d")  # the events' arrival times, read once per event (8 bytes each)
-        self._times_read = 0
+        self._times_read = 0  # the events whose arrival times the timeline has looked at (whether they go back)
+        self._times_last = float("-inf")  # the last of those times
         self._times_ordered = True  # they never went back (the timeline bins them by bisection)
         self.search_query = ""
         self._search_note = ""  # a search's progress, in the status line while it runs
@@ -192,9 +192,7 @@ class StreamviewApp(App[int]):
         self.travel = None
         self._shown = -1
         self._marks_key = (0, False)
-        del self._times[:]
-        self._times_read = 0
-        self._times_ordered = True
+        self._forget_times()
         self._finished = False
         self._events.set_session(flow.session)
         self._message_view.reset()
@@ -455,9 +453,7 @@ class StreamviewApp(App[int]):
     def action_restart(self) -> None:
         self.action_live()
         self.model.reset()
-        del self._times[:]
-        self._times_read = 0
-        self._times_ordered = True
+        self._forget_times()
         self.query_one(EventList).set_events(self.model.events)
         self.query_one(MessageView).reset()
         self._finished = False
@@ -574,15 +570,26 @@ class StreamviewApp(App[int]):
             return
         self._timeline_stale = False
         self._timeline_at = now
-        times = self._times  # arrival times read once per event, not once per redraw
-        new = events.times(self._times_read, len(events))  # from the store's array of times: no event read
+        n = len(events)
+        new = events.times(self._times_read, n)  # from the store's array of times: no event read
         if new and self._times_ordered:
-            self._times_ordered = (not times or new[0] >= times[-1]) and all(a <= b for a, b in zip(new, new[1:]))
-        times.extend(new)
-        self._times_read = len(events)
+            self._times_ordered = new[0] >= self._times_last and all(a <= b for a, b in zip(new, new[1:]))
+        if new:
+            self._times_last = new[-1]
+        self._times_read = n
         spark = self._timeline
-        spark.data = zero_based(timeline_bins(times, spark.size.width, len(events), self._times_ordered),
-                                spark.size.width)
+        shared = events.timed() if isinstance(events, EventStore) else None
+        if shared is None:  # an event without a time: those that have one (a copy, made for this redraw)
+            bins = timeline_bins(events.times(0, n), spark.size.width, n, self._times_ordered)
+        else:
+            with shared:  # the store's own array, not a copy of it (8 MB at a million events)
+                bins = timeline_bins(shared, spark.size.width, n, self._times_ordered)
+        spark.data = zero_based(bins, spark.size.width)
+
+    def _forget_times(self) -> None:
+        self._times_read = 0
+        self._times_last = float("-inf")
+        self._times_ordered = True
 
     def action_save(self) -> None:
         """Ask where (a generated ``streamview-*.sse`` name as the default), then write the stream so far."""

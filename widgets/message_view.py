@@ -40,6 +40,7 @@ class MessageView(Vertical):
         self._pieces = []  # the document as shown, in the pieces render_document made it of
         self._tail: Block | None = None  # the block whose text ends the document (appends go in place)
         self._tail_seen = 0
+        self._tail_exact = False  # the document ends with the tail's chunks' text (appends continue it)
         self._seen: dict[int, int] = {}  # id(block) -> chunks shown
         self._md_source = None
         self._travel = False
@@ -69,6 +70,28 @@ class MessageView(Vertical):
     def _pieces(self, pieces: list[str]) -> None:
         self._doc_pieces = pieces
         self._pending: tuple[Block, int, int] | None = None  # (the last block, its chunks from, to) not in the pieces
+        self._pending_len = 0  # the characters shown for them
+
+    def _shown_pieces(self, pieces: list[str], spans: list | None) -> list[str]:
+        """The document as shown, to compare with ``pieces`` (just made, with its ``spans``). When the last block
+        has grown since the last re-make and ``pieces`` hold that block's whole text in the same place, its piece
+        is taken to be that one, not read back from the block's chunks (a 10-million-character block read back was
+        40 MB and 20 ms at each re-make): the chunks only grow, and ``shown`` maps each character on its own, so
+        the text shown is the piece made then followed by what was appended since, which is the new piece."""
+        pending = self._pending
+        if pending is None or not spans:
+            return self._pieces
+        block, k0, k1 = pending
+        doc = self._doc_pieces
+        j = len(doc) - 1
+        item, last, start = spans[-1]
+        exact = (last is block and self._tail is block and self._tail_exact and k1 == len(block.chunks)
+                 and not block.annotations and not (block.kind in ("arguments", "input") and item.done_event is not None)
+                 and len(pieces) > j >= 0 and len(pieces[j]) == len(doc[j]) + self._pending_len
+                 and sum(map(len, pieces[:j])) == start and pieces[j].startswith(doc[j]))
+        if not exact:
+            return self._pieces  # (read back)
+        return [*doc[:j], pieces[j]]
 
     @property
     def text_view(self) -> MessageText:
@@ -95,15 +118,7 @@ class MessageView(Vertical):
         else:
             changed = self._changed_blocks(state)
             if changed == [self._tail]:
-                tail = self._tail
-                start = self._tail_seen
-                new = shown(tail.chunks.text_from(start))
-                self._tail_seen = len(tail.chunks)
-                self._seen[id(tail)] = self._tail_seen
-                if new:
-                    pending = self._pending
-                    self._pending = (tail, start if pending is None else pending[1], self._tail_seen)
-                    view.append(new)
+                self._append_tail()
             elif changed:
                 self._rebuild(state)
         view.set_cursor(streaming)  # a block marks the growing end while streaming
@@ -111,6 +126,20 @@ class MessageView(Vertical):
             view.follow_end()
             view.call_after_refresh(view.follow_end)
         self._md_state = state
+
+    def _append_tail(self) -> None:
+        """Append what the last block grew by since it was last shown (its text ends the document)."""
+        tail = self._tail
+        assert tail is not None
+        start = self._tail_seen
+        new = shown(tail.chunks.text_from(start))
+        self._tail_seen = len(tail.chunks)
+        self._seen[id(tail)] = self._tail_seen
+        if new:
+            pending = self._pending
+            self._pending = (tail, start if pending is None else pending[1], self._tail_seen)
+            self._pending_len += len(new)
+            self.text_view.append(new)
 
     def on_mount(self) -> None:
         self._md_state: StreamState | None = None
@@ -133,9 +162,9 @@ class MessageView(Vertical):
                     changed.append(b)
         return changed
 
-    def _show(self, pieces: list[str]) -> None:
+    def _show(self, pieces: list[str], spans: list | None = None) -> None:
         """Make the document ``pieces``, keeping what it shares at the start with the one on screen."""
-        old = self._pieces
+        old = self._shown_pieces(pieces, spans)
         view = self.text_view
         n = min(len(old), len(pieces))
         differ = [i for i in range(n) if old[i] is not pieces[i] and old[i] != pieces[i]]
@@ -166,8 +195,10 @@ class MessageView(Vertical):
             view.replace_from(head, "".join(pieces)[head:])
 
     def _rebuild(self, state: StreamState) -> None:
+        if self._tail is not None and not self._travel and len(self._tail.chunks) > self._tail_seen:
+            self._append_tail()  # the last block's new text first, as a frame would have appended it
         pieces, spans = render_document(state)
-        self._show(pieces)
+        self._show(pieces, spans)
         self._structure = state.structure
         self._seen = {id(b): len(b.chunks) for item in state.items.values() for b in item.blocks.values()}
         self._tail = None
@@ -175,11 +206,14 @@ class MessageView(Vertical):
             item, block, start = spans[-1]
             # the last block's text must end the document for new chunks to be appended in place (not so when its
             # citations or the item's details follow it)
+            text = shown(block_text(item, block), remember=True)
             ends_doc = (not state.error and not (item.done_event is not None and block.kind in ("arguments", "input"))
-                        and start + len(shown(block_text(item, block), remember=True)) == sum(map(len, pieces)))
+                        and start + len(text) == sum(map(len, pieces)))
             if ends_doc:
                 self._tail = block
                 self._tail_seen = len(block.chunks)
+                # the piece it ends the document with is its chunks' text (or none): what is appended continues it
+                self._tail_exact = bool(block.chunks) or not text
         if self._tail is None:
             # nothing can be appended in place: rebuild on the next change
             self._structure = -1 if state.items else state.structure
