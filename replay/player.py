@@ -205,13 +205,9 @@ class Player:
         if not events:
             return
         schedule(events, self.pace)
-        append = self.buffer.append
-        size = 0
-        for ev in events:
-            append(ev)
-            size += len(ev._data)
+        self.buffer.extend(events)
         self._ahead.extend(events)
-        self._ahead_bytes += size
+        self._ahead_bytes += sum([len(ev._data) for ev in events])
         self._wake.set()
 
     def _behind(self) -> bool:

@@ -85,6 +85,19 @@ def shown(text: str, remember: bool = False) -> str:
     return visible(text).replace("\t", TAB)
 
 
+def shown_as_is(text: str) -> None:
+    """Tell ``shown`` that ``text`` (held by the state) has nothing to change, without it looking through the text:
+    the caller has seen every piece ``text`` is the concatenation of come back from ``shown`` as it was (each
+    character is made visible on its own, so pieces with nothing to change join into a text with nothing to
+    change). The message pane knows this of a growing block, whose new text it showed frame by frame."""
+    if len(text) >= _SHOWN_AS_IS_MIN and _SHOWN_AS_IS.get(id(text)) is not text:
+        memo = _SHOWN_AS_IS
+        _forget_unheld()
+        if len(memo) >= 8:
+            del memo[next(iter(memo))]
+        memo[id(text)] = text
+
+
 def _forget_unheld() -> None:
     """Let go of the remembered texts nothing else holds any more (a block's text made again as it grew): the memory
     must not be what keeps a 40 MB string alive."""

@@ -351,6 +351,43 @@ class EventStore:
         else:
             r.others.append(i)
 
+    def _extend(self, events: list[StreamEvent]) -> None:
+        """``append`` each of ``events``, the usual ones in one loop: the reader noted where its data lies in the
+        file, it has a time, its line is in the reader's table, it has no sequence number or error of its own to
+        keep. Any other goes through ``append``, in its turn."""
+        r = self._r
+        off_at, lens, ts, shs, others = r.off, r.len, r.t, r.sh, r.others
+        shape_ids, table = r.shape_ids, r.lines
+        i = len(lens)
+        noted = len(off_at) if r.index is not None else 0  # the events whose place the reader noted
+        flt = float
+        for ev in events:
+            shape = ev._shape
+            sid = shape_ids.get(shape)
+            a = ev._aux
+            t = ev.t
+            if (sid is None or ev.index != i or i >= noted or ev._line is not table or table is None
+                    or t.__class__ is not flt or t != t or off_at[i] < 0 or ev._data.__class__ is not bytes
+                    or not (a is None or (shape[4] and a[1] is None and a[2] is None))):
+                self.append(ev)
+                i += 1
+                table = r.lines
+                continue
+            n = len(ev._data)
+            if not n or n > 0xFFFFFFFF:
+                self.append(ev)
+                i += 1
+                continue
+            lens.append(n)
+            ts.append(t)
+            shs.append(sid)
+            if shape[0] == "event":
+                self._seen += 1
+                self._last_event = i
+            else:
+                others.append(i)
+            i += 1
+
     def _append_view(self, ev: StreamEvent) -> None:
         """A view: the event must be the next of the shared records (a session fed by the store's player)."""
         n = self._limit
@@ -362,8 +399,7 @@ class EventStore:
         """Append each of ``events`` (for a view, in O(1): they must be the next of the shared records, in order)."""
         n = self._limit
         if n is None:
-            for ev in events:
-                self.append(ev)
+            self._extend(events)
             return
         if not events:
             return

@@ -149,9 +149,10 @@ async def test_mouse_selection_copies_the_text_as_it_is_not_as_it_is_wrapped():
         assert copied == "first line\n" + long_line.strip() + "\nlast"  # wrapped rows join without a newline
 
 
-def _chat_stream() -> bytes:
+def _chat_stream(words: list[str] | None = None, late: str = "") -> bytes:
     """Chat Completions: text with tabs and control characters (what ``shown`` changes), a tool call after it (the
-    structure changes while the text has grown since the last re-make), and the end."""
+    structure changes while the text has grown since the last re-make), and the end. ``words``: what the deltas
+    are drawn from; ``late``: a delta near the end of the text."""
     import json
 
     def chunk(delta: dict, finish: str | None = None) -> bytes:
@@ -161,8 +162,10 @@ def _chat_stream() -> bytes:
 
     out = [chunk({"role": "assistant", "content": ""})]
     r = random.Random(11)
-    words = ["plain ", "tab\there ", "esc\x1b[31m ", "bell\x07 ", "line\n", "日本 ", "emoji 🙂 ", "\r\n"]
+    words = words or ["plain ", "tab\there ", "esc\x1b[31m ", "bell\x07 ", "line\n", "日本 ", "emoji 🙂 ", "\r\n"]
     out += [chunk({"content": r.choice(words)}) for _ in range(400)]
+    if late:
+        out.insert(-3, chunk({"content": late}))
     out.append(chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
                                       "function": {"name": "get_weather", "arguments": ""}}]}))
     out += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}) for a in ('{"ci', 'ty": ', '"Par', 'is"}')]
@@ -184,7 +187,9 @@ async def test_the_pane_after_each_frame_is_the_document_made_afresh():
     from streamview.widgets.message_view import MessageView
 
     fixtures = Path(__file__).parent / "fixtures"
-    streams = [("chat-controls", _chat_stream())] + [
+    long_words = [("clean words here " * 20)[:-1] + "\n", "more plain text 日本 🙂 " * 10]  # a block past 64K characters
+    streams = [("chat-controls", _chat_stream()), ("chat-long-clean", _chat_stream(long_words)),
+               ("chat-long-late-escape", _chat_stream(long_words, late="now \x1b[2J\x9b\u202e\t!"))] + [
         (p.name, p.read_bytes()) for p in [
             *sorted((fixtures / "responses").glob("*.sse"))[:12], *sorted((fixtures / "anthropic").glob("*.sse"))[:8],
             *sorted((fixtures / "chat").glob("*.sse"))]]
@@ -220,7 +225,9 @@ async def test_the_pane_after_each_frame_is_the_document_made_afresh():
                         session.add(ev)
                     k += n
                     view.update_live(session.state, k < len(events))
-                    assert view.text_view.text == "".join(render_document(session.state)[0]), f"{name}: after {k} events"
+                    text = view.text_view.text
+                    assert text == "".join(render_document(session.state)[0]), f"{name}: after {k} events"
+                    assert not any(c in text for c in "\x1b\x07\x9b\u202e\t\r"), f"{name}: a control shown raw"
     finally:
         MessageView._shown_pieces = original
     assert taken >= 5

@@ -371,3 +371,46 @@ def test_line_numbers_are_kept_in_four_bytes_and_one_past_that_range_as_itself()
         store.append(ev)
     store._r.cache.clear()
     assert [store[i].line for i in range(3)] == [7, 5_000_000_000, 5_000_000_003]
+
+
+def test_a_batch_appended_to_a_store_keeps_the_records_one_by_one_would(tmp_path):
+    """``EventStore.extend`` (the player's batches: the usual events in one loop) leaves the same records as
+    ``append`` per event, for every fixture and for the odd events (cut off, not UTF-8, several data lines, huge,
+    junk, comments, no time), read from a file in place and from the spool."""
+    from array import array
+
+    from streamview.events import schedule
+
+    more = b": one\n\n: two\n\njunk line\n\n: three\n\nmore junk\n\n"  # the same shapes again: the one loop's
+    paths = _all_files() + [_write(tmp_path, _odd_body() + more)]
+    for path in paths:
+        for in_place, timed in ((True, 2), (True, 1), (False, 2), (False, 0)):  # every other event, all, none timed
+            stores = []
+            for batch in (False, True):
+                data = path.read_bytes()
+                fp = open(path, "rb") if in_place else io.BytesIO(data)
+                index = FileIndex.of(fp)
+                reader = EventReader(framing="auto", index=index)
+                store = EventStore(index)
+                for chunk in iter_chunks(fp):
+                    evs = reader.feed(chunk)
+                    if timed:
+                        schedule(evs[::timed], 0.5)
+                    if batch:
+                        store.extend(evs)
+                    else:
+                        for ev in evs:
+                            store.append(ev)
+                store.extend(reader.finish()) if batch else [store.append(e) for e in reader.finish()]
+                stores.append(store)
+                fp.close()
+            one, many = (s._r for s in stores)
+            for name in ("off", "len", "t", "sh", "others"):
+                a, b = getattr(one, name), getattr(many, name)
+                if name == "off":  # what went to the spool went to the one spool, one store after the other
+                    a, b = array("q", [max(x, -1) for x in a]), array("q", [max(x, -1) for x in b])
+                assert a.tobytes() == b.tobytes(), f"{path.name}: {name}"
+            assert (one.shapes, one.line_odd, one.aux, one.untimed) == (many.shapes, many.line_odd, many.aux, many.untimed), path.name
+            assert sorted(one.held) == sorted(many.held), path.name
+            assert (stores[0].seen, stores[0].last_event_index) == (stores[1].seen, stores[1].last_event_index)
+            assert list(stores[0]) == list(stores[1]), path.name

@@ -39,7 +39,8 @@ MIN_GAP = 1 / 40  # seconds at least between two frames: an event that arrives i
 # At 60 a second a frame at 200x50 (15 to 20 ms) left the loop no time to read: at 1,000 events/s the median wait
 # from arrival to screen was 35 to 42 ms, against 25 to 28 ms at 40 (benchmarks/live_latency.py, runs alternated)
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
-LOADING_FRAME = 0.1  # seconds between the panes' updates while a file loads at full speed (--instant)
+LOADING_FRAME = 0.2  # seconds between the panes' updates while a file loads at full speed (--instant): each frame
+# redraws them (15 to 20 ms at 200x50), and keys are drawn at once whatever this is
 GC_FULL_NEVER = 1_000_000  # the collector's third threshold while the app runs: no automatic full collections
 FREEZE_EVERY = 5_000  # events: how often the objects alive are moved out of the collector's sight (``_settle_gc``)
 QUIET = 1.0  # seconds without a new event after which what is young is collected
@@ -278,7 +279,7 @@ class StreamviewApp(App[int]):
         p = self.player
         if self._frame_soon is None and not (p.instant and p.live is None):
             # drawn as soon as the last frame allows, not at the heartbeat's next tick (a file loading at full speed
-            # is drawn by the heartbeat, 10 times a second: ``render_frame``)
+            # is drawn by the heartbeat, 5 times a second: ``render_frame``)
             delay = max(0.0, self._drawn_at + MIN_GAP - time.monotonic())
             self._frame_soon = asyncio.get_running_loop().call_later(delay, self._frame_now)
 
@@ -372,7 +373,7 @@ class StreamviewApp(App[int]):
             return
         p = self.player
         if p.instant and p.live is None and not p.finished and now - self._synced_at < LOADING_FRAME:
-            return  # a file loading at full speed: the panes follow it 10 times a second (each frame redraws them)
+            return  # a file loading at full speed: the panes follow it 5 times a second (each frame redraws them)
         if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
             if self._frame_soon is None:
                 wait = self._drawn_at + MIN_GAP - now

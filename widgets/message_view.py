@@ -14,7 +14,7 @@ import time
 from textual.containers import Vertical
 from textual.widgets import Markdown, Static
 
-from streamview.render import block_text, common_prefix, common_suffix, markdown_document, render_document, shown
+from streamview.render import block_text, common_prefix, common_suffix, markdown_document, render_document, shown, shown_as_is
 from streamview.state import Block
 from streamview.state import StreamState
 
@@ -41,6 +41,7 @@ class MessageView(Vertical):
         self._tail: Block | None = None  # the block whose text ends the document (appends go in place)
         self._tail_seen = 0
         self._tail_exact = False  # the document ends with the tail's chunks' text (appends continue it)
+        self._tail_clean = False  # ... and ``shown`` has had nothing to change in any of it
         self._seen: dict[int, int] = {}  # id(block) -> chunks shown
         self._md_source = None
         self._travel = False
@@ -74,18 +75,19 @@ class MessageView(Vertical):
 
     def _shown_pieces(self, pieces: list[str], spans: list | None) -> list[str]:
         """The document as shown, to compare with ``pieces`` (just made, with its ``spans``). When the last block
-        has grown since the last re-make and ``pieces`` hold that block's whole text in the same place, its piece
-        is taken to be that one, not read back from the block's chunks (a 10-million-character block read back was
-        40 MB and 20 ms at each re-make): the chunks only grow, and ``shown`` maps each character on its own, so
-        the text shown is the piece made then followed by what was appended since, which is the new piece."""
+        has grown since the last re-make and ``pieces`` hold that block's whole text in the same place (items and
+        blocks may follow it now), its piece is taken to be that one, not read back from the block's chunks (a
+        10-million-character block read back was 40 MB and 20 ms at each re-make): the chunks only grow, and
+        ``shown`` maps each character on its own, so the text shown is the piece made then followed by what was
+        appended since, which is the new piece."""
         pending = self._pending
         if pending is None or not spans:
             return self._pieces
         block, k0, k1 = pending
         doc = self._doc_pieces
         j = len(doc) - 1
-        item, last, start = spans[-1]
-        exact = (last is block and self._tail is block and self._tail_exact and k1 == len(block.chunks)
+        item, start = next(((i, at) for i, b, at in reversed(spans) if b is block), (None, -1))
+        exact = (item is not None and self._tail is block and self._tail_exact and k1 == len(block.chunks)
                  and not block.annotations and not (block.kind in ("arguments", "input") and item.done_event is not None)
                  and len(pieces) > j >= 0 and len(pieces[j]) == len(doc[j]) + self._pending_len
                  and sum(map(len, pieces[:j])) == start and pieces[j].startswith(doc[j]))
@@ -132,7 +134,10 @@ class MessageView(Vertical):
         tail = self._tail
         assert tail is not None
         start = self._tail_seen
-        new = shown(tail.chunks.text_from(start))
+        raw = tail.chunks.text_from(start)
+        new = shown(raw)
+        if new is not raw:
+            self._tail_clean = False
         self._tail_seen = len(tail.chunks)
         self._seen[id(tail)] = self._tail_seen
         if new:
@@ -195,8 +200,12 @@ class MessageView(Vertical):
             view.replace_from(head, "".join(pieces)[head:])
 
     def _rebuild(self, state: StreamState) -> None:
-        if self._tail is not None and not self._travel and len(self._tail.chunks) > self._tail_seen:
+        tail = self._tail
+        if tail is not None and not self._travel and len(tail.chunks) > self._tail_seen:
             self._append_tail()  # the last block's new text first, as a frame would have appended it
+        if tail is not None and self._tail_clean and self._tail_exact and tail.chunks and len(tail.chunks) == self._tail_seen:
+            # every piece of its text came back from ``shown`` as it was: so does the whole (not looked through again)
+            shown_as_is(tail.deltas_text)
         pieces, spans = render_document(state)
         self._show(pieces, spans)
         self._structure = state.structure
@@ -214,6 +223,7 @@ class MessageView(Vertical):
                 self._tail_seen = len(block.chunks)
                 # the piece it ends the document with is its chunks' text (or none): what is appended continues it
                 self._tail_exact = bool(block.chunks) or not text
+                self._tail_clean = text is block_text(item, block)  # (``shown`` had nothing to change in it)
         if self._tail is None:
             # nothing can be appended in place: rebuild on the next change
             self._structure = -1 if state.items else state.structure
