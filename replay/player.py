@@ -254,7 +254,7 @@ class Player:
                 self._last_t = next((e.t for e in reversed(batch) if e.t), self._last_t)
                 ev = None
                 emit_many(batch)
-                batch = []
+                batch = []  # (not held while the loop waits: it can hold a 10 MB event)
                 burst += n
                 if burst >= INSTANT_BATCH:
                     burst = 0
