@@ -25,6 +25,7 @@ READ_AHEAD = 5_000  # events decoded ahead of playback at most (held as objects 
 READ_AHEAD_BYTES = 8 << 20  # ... and at most this much of their data: each holds its parsed payload until played,
 # and a 10 MB event's is 40 MB or more (four such in a row, read ahead together, held 200 MB at once)
 READ_BLOCK = 256 * 1024  # bytes read from a file at a time (in a thread: one hop per block, not per chunk)
+SPLIT_AFTER = 0.005  # seconds: a chunk whose decoding took this long is parsed after a turn of the event loop
 FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 
 
@@ -182,9 +183,21 @@ class Player:
 
     async def _read(self) -> None:
         chunks = self.live.chunks() if self.live is not None else self._file_chunks()
+        reader = self._reader
+        clock = time.perf_counter
+        pending = None  # a chunk's frames decoded and not yet made events (while the loop takes its turn)
         try:
             async for chunk in chunks:
-                self._add(self._reader.feed(chunk))
+                t0 = clock()
+                frames = reader.frames_of(chunk)
+                if clock() - t0 > SPLIT_AFTER:
+                    # a long line was put together (a 10 MB event's, 20 ms): it is parsed in a step of its own, and
+                    # what waits for the loop (a key, a frame) goes between the two
+                    pending = (frames, chunk)
+                    await asyncio.sleep(0)
+                    pending = None
+                self._add(reader.events_of(frames, chunk))
+                frames = None
                 while self._behind():
                     self._room.clear()
                     await self._room.wait()  # playback is far behind: stop decoding until it catches up
@@ -195,6 +208,8 @@ class Player:
         finally:
             # whatever the end, what was received is kept: a cut-off last event included
             try:
+                if pending is not None:  # (cancelled between the two halves of a chunk)
+                    self._add(reader.events_of(*pending))
                 self._add(self._reader.finish())
             except Exception as exc:
                 self.read_error = self.read_error or f"reading failed: {type(exc).__name__}: {exc}"

@@ -117,10 +117,19 @@ class EventReader:
         return self.parser.framing
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return self.events_of(self.frames_of(chunk), chunk)
+
+    def frames_of(self, chunk: bytes) -> list:
+        """The first half of ``feed``: the chunk decoded and cut into frames (a line that spanned chunks is put
+        together here), not yet events. ``events_of`` makes them events; each chunk goes through both, in order."""
         if self.on_frame is not None:
-            events = self._number(self.parser.feed(chunk))
-        else:
-            events = self._number(self.parser.feed_records(chunk))  # events as tuples, not Frames: less to make
+            return self.parser.feed(chunk)
+        return self.parser.feed_records(chunk)  # events as tuples, not Frames: less to make
+
+    def events_of(self, frames: list, chunk: bytes) -> list[StreamEvent]:
+        """The second half of ``feed``: ``frames_of(chunk)``'s frames numbered and parsed as events (and, reading
+        a file, where each one's data lies in it noted)."""
+        events = self._number(frames)
         if self.index is not None:
             self._locate(chunk, events)
         return events

@@ -414,3 +414,61 @@ def test_a_batch_appended_to_a_store_keeps_the_records_one_by_one_would(tmp_path
             assert sorted(one.held) == sorted(many.held), path.name
             assert (stores[0].seen, stores[0].last_event_index) == (stores[1].seen, stores[1].last_event_index)
             assert list(stores[0]) == list(stores[1]), path.name
+
+
+def test_the_player_reads_the_same_events_when_each_chunk_is_parsed_a_turn_later(tmp_path, monkeypatch):
+    """The player decodes a chunk, and when that took long (a huge line put together) lets the loop take a turn
+    before parsing it. Always splitting gives the same events; cancelled between the two halves, the reader still
+    makes the decoded frames events (nothing read is lost)."""
+    import asyncio
+
+    from replay import player as player_mod
+    from replay.player import Player
+
+    monkeypatch.setattr(player_mod, "SPLIT_AFTER", -1.0)  # every chunk split
+    path = _write(tmp_path, _odd_body() * 3)
+    ref = _reference(path)
+
+    async def play() -> list:
+        with open(path, "rb") as fp:
+            player = Player(fp, instant=True)
+            session = Session("t", player=player)
+            await player.run(session.add, until_finished=True, emit_many=session.add_many)
+            return list(session.events)
+
+    got = asyncio.run(play())
+    assert [(e.index, e.kind, e._data, e.line) for e in got] == [(e.index, e.kind, e._data, e.line) for e in ref]
+
+    async def cancelled() -> tuple:
+        with open(path, "rb") as fp:
+            player = Player(fp, instant=True)
+            reader = player._reader
+            calls = {"frames": 0, "events": 0}
+            frames_of, events_of = reader.frames_of, reader.events_of
+
+            def frames(chunk):
+                calls["frames"] += 1
+                return frames_of(chunk)
+
+            def events(frames, chunk):
+                calls["events"] += 1
+                return events_of(frames, chunk)
+
+            reader.frames_of, reader.events_of = frames, events
+            reading = asyncio.ensure_future(player._read())
+            while calls["frames"] == 0:
+                await asyncio.sleep(0)
+            assert calls == {"frames": 1, "events": 0}  # the first chunk decoded, its events not made yet
+            reading.cancel()
+            try:
+                await reading
+            except asyncio.CancelledError:
+                pass
+            return list(player.buffer), calls, player.eof
+
+    kept, calls, eof = asyncio.run(cancelled())
+    assert eof and calls == {"frames": 1, "events": 1}
+    reader = EventReader(framing="auto")
+    want = reader.feed(path.read_bytes()[: 64 * 1024]) + reader.finish()
+    assert len(want) > 3
+    assert [(e.index, e.kind, e._data) for e in kept] == [(e.index, e.kind, e._data) for e in want]
