@@ -265,7 +265,11 @@ class StreamviewApp(App[int]):
     # -- the source: a worker that only folds events into the model -------------------------------------------
     @work(exclusive=True, group="source", exit_on_error=False)
     async def consume(self) -> None:
-        await self.player.run(self._on_event, self._on_finish, emit_many=self._on_events)
+        # a file's events without pacing go a batch at a time (a million in seconds); a live stream's one at a time,
+        # as they come, as before batches: at 10,000 events/s they measured no better, and in two alternated runs
+        # worse (p99 to screen 201 and 218 ms against 155 and 149, benchmarks/live_latency.py)
+        many = self._on_events if self.player.live is None else None
+        await self.player.run(self._on_event, self._on_finish, emit_many=many)
 
     def _on_events(self, events: list[StreamEvent]) -> None:
         self.model.add_many(events)
