@@ -78,9 +78,7 @@ def shown(text: str, remember: bool = False) -> str:
             _forget_unheld()
         result = visible(text).replace("\t", TAB)
         if remember and result is text:
-            if len(memo) >= 8:
-                del memo[next(iter(memo))]
-            memo[id(text)] = text
+            _remember(text)
         return result
     return visible(text).replace("\t", TAB)
 
@@ -91,11 +89,15 @@ def shown_as_is(text: str) -> None:
     character is made visible on its own, so pieces with nothing to change join into a text with nothing to
     change). The message pane knows this of a growing block, whose new text it showed frame by frame."""
     if len(text) >= _SHOWN_AS_IS_MIN and _SHOWN_AS_IS.get(id(text)) is not text:
-        memo = _SHOWN_AS_IS
         _forget_unheld()
-        if len(memo) >= 8:
-            del memo[next(iter(memo))]
-        memo[id(text)] = text
+        _remember(text)
+
+
+def _remember(text: str) -> None:
+    memo = _SHOWN_AS_IS
+    if len(memo) >= 8:
+        del memo[next(iter(memo))]
+    memo[id(text)] = text
 
 
 def _forget_unheld() -> None:

@@ -238,12 +238,10 @@ class EventStore:
     ``view()``: a store that shares these records and grows as the events are appended to it again (a session
     fed by a player reads the player's store: nothing is kept twice)."""
 
-    __slots__ = ("_r", "_limit", "_seen", "_last_event")
+    __slots__ = ("_r", "_limit")
 
     def __init__(self, index: FileIndex | None = None) -> None:
         self._r = _Records(index)
-        self._seen = 0  # SSE events (not comments, not junk)
-        self._last_event = -1
         self._limit: int | None = None  # a view: the events appended to it so far
 
     # -- as a sequence -----------------------------------------------------------------------------------------
@@ -345,10 +343,7 @@ class EventStore:
         else:
             r.t.append(t)
         r.sh.append(sid or 0)
-        if shape[0] == "event":
-            self._seen += 1
-            self._last_event = i
-        else:
+        if shape[0] != "event":
             r.others.append(i)
 
     def _extend(self, events: list[StreamEvent]) -> None:
@@ -366,25 +361,19 @@ class EventStore:
             sid = shape_ids.get(shape)
             a = ev._aux
             t = ev.t
+            data = ev._data
             if (sid is None or ev.index != i or i >= noted or ev._line is not table or table is None
-                    or t.__class__ is not flt or t != t or off_at[i] < 0 or ev._data.__class__ is not bytes
+                    or t.__class__ is not flt or t != t or off_at[i] < 0 or data.__class__ is not bytes
+                    or not 0 < len(data) <= 0xFFFFFFFF
                     or not (a is None or (shape[4] and a[1] is None and a[2] is None))):
                 self.append(ev)
                 i += 1
                 table = r.lines
                 continue
-            n = len(ev._data)
-            if not n or n > 0xFFFFFFFF:
-                self.append(ev)
-                i += 1
-                continue
-            lens.append(n)
+            lens.append(len(data))
             ts.append(t)
             shs.append(sid)
-            if shape[0] == "event":
-                self._seen += 1
-                self._last_event = i
-            else:
+            if shape[0] != "event":
                 others.append(i)
             i += 1
 
@@ -412,26 +401,22 @@ class EventStore:
     def view(self) -> "EventStore":
         """A store over these records that holds none of them until they are appended to it (in order)."""
         v = _new(EventStore)
-        v._r, v._limit, v._seen, v._last_event = self._r, 0, 0, -1
+        v._r, v._limit = self._r, 0
         return v
 
     # -- what the arrays answer without reading the data -----------------------------------------------------------
     @property
     def seen(self) -> int:
-        """How many of the events are SSE events (not comments, not junk)."""
-        n = self._limit
-        if n is None:
-            return self._seen
-        return n - bisect_left(self._r.others, n)  # a view: the events it holds less the others among them
+        """How many of the events are SSE events (not comments, not junk): those held less the others among them."""
+        n = len(self)
+        return n - bisect_left(self._r.others, n)
 
     @property
     def last_event_index(self) -> int:
         """The index of the last SSE event (-1: none)."""
-        n = self._limit
-        if n is None:
-            return self._last_event
+        n = len(self)
         others = self._r.others
-        k = bisect_left(others, n)  # others[:k] are the view's; walk back over those just before its end
+        k = bisect_left(others, n)  # others[:k] are this store's; walk back over those just before its end
         i = n - 1
         while k and i >= 0 and others[k - 1] == i:
             k -= 1

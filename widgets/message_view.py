@@ -215,7 +215,8 @@ class MessageView(Vertical):
             item, block, start = spans[-1]
             # the last block's text must end the document for new chunks to be appended in place (not so when its
             # citations or the item's details follow it)
-            text = shown(block_text(item, block), remember=True)
+            raw = block_text(item, block)
+            text = shown(raw, remember=True)
             ends_doc = (not state.error and not (item.done_event is not None and block.kind in ("arguments", "input"))
                         and start + len(text) == sum(map(len, pieces)))
             if ends_doc:
@@ -223,7 +224,7 @@ class MessageView(Vertical):
                 self._tail_seen = len(block.chunks)
                 # the piece it ends the document with is its chunks' text (or none): what is appended continues it
                 self._tail_exact = bool(block.chunks) or not text
-                self._tail_clean = text is block_text(item, block)  # (``shown`` had nothing to change in it)
+                self._tail_clean = text is raw  # (``shown`` had nothing to change in it)
         if self._tail is None:
             # nothing can be appended in place: rebuild on the next change
             self._structure = -1 if state.items else state.structure
