@@ -376,8 +376,11 @@ class StreamviewApp(App[int]):
                 self._update_timeline()
             return
         p = self.player
-        if p.instant and p.live is None and not p.finished and now - self._synced_at < LOADING_FRAME:
-            return  # a file loading at full speed: the panes follow it 5 times a second (each frame redraws them)
+        if (p.instant and p.live is None and not p.finished and now - self._synced_at < LOADING_FRAME
+                and not (p.follow and p.cursor >= len(p.buffer))):
+            # a file loading at full speed: the panes follow it 5 times a second (each frame redraws them); a followed
+            # file that has caught up is drawn as its events come
+            return
         if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
             if self._frame_soon is None:
                 wait = self._drawn_at + MIN_GAP - now
