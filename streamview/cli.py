@@ -9,6 +9,7 @@ from importlib import resources
 
 from . import __version__
 from .live import RequestError, build_request, check_url
+from .memory import keep_mmap_threshold
 from .protocols import NAMES as PROTOCOL_NAMES
 from .source import SourceError, open_transcript
 
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             build_parser().print_help()
             return 2
+        keep_mmap_threshold()  # a huge event's memory goes back to the system once it has gone (``memory``)
         return args.func(args)
     except UsageError as exc:
         _say(f"streamview: {exc}".replace("streamview: streamview", "streamview"))

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from streamview.replay.player import Player
 from streamview.events import StreamEvent
+from streamview.memory import keep_mmap_threshold
 from streamview.session import Session
 from streamview.store import EventStore
 from streamview.render import timeline_bins
@@ -153,6 +154,7 @@ class StreamviewApp(App[int]):
             self.theme = chosen
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(FRAME, self.render_frame)
+        keep_mmap_threshold()  # what a huge event took goes back to the system once it has gone (``memory``)
         gc.collect()
         gc.freeze()  # the app as it starts (modules, classes, widgets) lives as long as it does
         # no automatic full collections: ``_settle_gc`` decides when the whole heap is walked (see there)
