@@ -6,6 +6,7 @@ import json
 from array import array
 from typing import Any
 
+from . import bigjson
 from .sse import Frame
 
 _UNSET: Any = object()  # the payload is not held: it is parsed from ``data`` when asked
@@ -50,8 +51,11 @@ def schedule(events: list, pace: float) -> None:
             ev._shape = new
 
 
-def _pack(data: str) -> str | bytes:
-    """``data`` as stored: UTF-8 bytes (16 bytes smaller than a str, and a quarter of one that holds an emoji)."""
+def _pack(data: str | bytes) -> str | bytes:
+    """``data`` as stored: UTF-8 bytes (16 bytes smaller than a str, and a quarter of one that holds an emoji).
+    A long data line can come as its UTF-8 bytes already (``sse.LineSplitter``): it is kept as it is."""
+    if data.__class__ is bytes:
+        return data
     try:
         if len(data) <= _PIECE:
             return data.encode()
@@ -239,9 +243,9 @@ def _reparse(ev: StreamEvent) -> Any:
     hit = _REPARSED.get(id(ev))
     if hit is not None and hit[0] is ev:
         return hit[1]
-    data = ev.data
+    data = ev._data
     try:
-        payload = _loads_fast(data)
+        payload = bigjson.loads(data) if data.__class__ is bytes and len(data) > _PIECE else _loads_fast(ev.data)
     except ValueError:
         return None
     if len(data) > _PIECE:
@@ -355,7 +359,8 @@ def _parse_event(index: int, kind: str, name: str, data: str, t: float | None, l
         etype = data  # a protocol's sentinel ("data: X" that is not JSON but a signal): its type is itself
     else:
         try:
-            payload = _loads_fast(data)
+            # a long line that came as bytes is parsed without being made a str (``bigjson``)
+            payload = bigjson.loads(data) if data.__class__ is bytes else _loads_fast(data)
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
             col = getattr(exc, "colno", None)

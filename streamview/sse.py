@@ -37,18 +37,24 @@ class LineSplitter:
     for the next one; ``flush()`` returns the unended last line), except that a line that spans chunks is joined
     once, not joined and then copied again: a 10 MB line costs 10 MB more while it is put together, not 20."""
 
-    __slots__ = ("buffer", "trailing_cr", "strip_data", "stripped")
+    __slots__ = ("buffer", "trailing_cr", "strip_data", "stripped", "as_bytes", "_size", "_bytes", "_prefix")
 
     def __init__(self) -> None:
-        self.buffer: list[str] = []
+        self.buffer: list = []
         self.trailing_cr = False
         # ``strip_data`` (the SSE parser sets it): a ``data:`` line that spans chunks is joined without its field
         # name, which goes in ``stripped``, and the line returned first is the value (slicing a 10 MB line's value
         # off it afterwards copied 40 MB more)
         self.strip_data = False
         self.stripped: str | None = None
+        # ``as_bytes`` (with ``strip_data``): a data line that reaches ``_LONG_LINE`` characters is held, and its
+        # value returned, as UTF-8 bytes: a 10 MB line whose text holds one emoji is 10 MB, not 40 as a str
+        self.as_bytes = False
+        self._size = 0  # characters held in ``buffer`` (while they are a str's)
+        self._bytes = False  # ``buffer`` holds the UTF-8 of a data line's value, less ``_prefix``
+        self._prefix = ""
 
-    def decode(self, text: str) -> list[str]:
+    def decode(self, text: str) -> list:
         if self.trailing_cr:
             text = "\r" + text
             self.trailing_cr = False
@@ -65,25 +71,56 @@ class LineSplitter:
         if trailing_newline:
             lines.pop()
         if len(lines) == 1 and not trailing_newline:
-            self.buffer.append(lines[0])
+            self._hold(lines[0])
             return []
         if self.buffer:
-            self.buffer.append(lines[0])
-            first = self.buffer[0]
-            if self.strip_data and len(first) > 5 and first.startswith("data:"):  # (its 6th character is here)
-                cut = 6 if first.startswith(" ", 5) else 5
-                self.buffer[0] = first[cut:]
-                self.stripped = first[:cut]
-            lines[0] = "".join(self.buffer)
+            self._hold(lines[0])
+            if self._bytes:
+                lines[0] = b"".join(self.buffer)
+                self.stripped = self._prefix
+                self._bytes = False
+            else:
+                first = self.buffer[0]
+                if self.strip_data and len(first) > 5 and first.startswith("data:"):  # (its 6th character is here)
+                    cut = 6 if first.startswith(" ", 5) else 5
+                    self.buffer[0] = first[cut:]
+                    self.stripped = first[:cut]
+                lines[0] = "".join(self.buffer)
             self.buffer = []
+            self._size = 0
         if not trailing_newline:
-            self.buffer = [lines.pop()]
+            last = lines.pop()
+            self.buffer = [last]
+            self._size = len(last)
         return lines
+
+    def _hold(self, piece: str) -> None:
+        """Keep ``piece`` of a line that is not yet ended (as UTF-8 once it is a long data line's)."""
+        buffer = self.buffer
+        if self._bytes:
+            buffer.append(piece.encode("utf-8", "surrogatepass"))
+            return
+        buffer.append(piece)
+        self._size += len(piece)
+        if self._size >= _LONG_LINE and self.as_bytes and self.strip_data:
+            if len(buffer[0]) < 6 and len(buffer) > 1:
+                buffer[0:2] = [buffer[0] + buffer[1]]
+            first = buffer[0]
+            if len(first) > 5 and first.startswith("data:"):
+                cut = 6 if first.startswith(" ", 5) else 5
+                self._prefix = first[:cut]
+                buffer[0] = first[cut:]
+                self.buffer = [p.encode("utf-8", "surrogatepass") for p in buffer]
+                self._bytes = True
 
     def flush(self) -> list[str]:
         if not self.buffer and not self.trailing_cr:
             return []
-        lines = ["".join(self.buffer)]
+        if self._bytes:
+            lines = [self._prefix + b"".join(self.buffer).decode("utf-8", "surrogatepass")]
+            self._bytes = False
+        else:
+            lines = ["".join(self.buffer)]
         self.buffer = []
         self.trailing_cr = False
         return lines
@@ -146,10 +183,12 @@ class LineFramer:
 
     def feed_records(self, chunk: bytes) -> list:
         """``feed`` for ``EventReader``: an event comes as a tuple ``(name, data, id, retry, t, line, no_data,
-        raw)`` instead of a ``Frame`` (comments and junk are still frames); a tuple costs less to make."""
-        return self._records(self._utf8.decode(chunk))
+        raw)`` instead of a ``Frame`` (comments and junk are still frames); a tuple costs less to make. An event's
+        long data line (``_LONG_LINE`` characters or more, over several chunks) comes as its UTF-8 bytes, which
+        ``events`` parses without making the line a str."""
+        return self._records(self._utf8.decode(chunk), True)
 
-    def _records(self, text: str) -> list:
+    def _records(self, text: str, as_bytes: bool = False) -> list:
         if not text:
             return []
         if not self._started:
@@ -163,6 +202,7 @@ class LineFramer:
             self.meta.head += text[: HEAD - len(self.meta.head)]
         out: list = []
         self._lines.strip_data = self._strips_data and self._http is None and not self.keep_raw
+        self._lines.as_bytes = as_bytes
         lines = self._lines.decode(text)
         if lines and self._http is not None:
             lines = self._http_head(lines)
@@ -421,7 +461,12 @@ class SSEParser(LineFramer):
         self._event = ""
         self._retry = None
         if data_lines:
-            data = data_lines[0] if len(data_lines) == 1 else "\n".join(data_lines)
+            if len(data_lines) == 1:
+                data = data_lines[0]
+            elif any(x.__class__ is bytes for x in data_lines):  # a long one came as bytes (``as_bytes``)
+                data = b"\n".join(x if x.__class__ is bytes else x.encode("utf-8", "surrogatepass") for x in data_lines)
+            else:
+                data = "\n".join(data_lines)
             data_lines.clear()
             no_data = False
         else:
@@ -445,6 +490,8 @@ class SSEParser(LineFramer):
 
 def _frame(rec: tuple) -> Frame:
     name, data, id_, retry, t, line, no_data, raw = rec
+    if data.__class__ is bytes:  # (a long data line read by ``feed_records``)
+        data = data.decode("utf-8", "surrogatepass")
     return Frame("event", name, data, id_, retry, t, line, no_data, False, "", 1, raw, "")
 
 

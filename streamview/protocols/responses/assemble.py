@@ -502,8 +502,8 @@ def _one_copy(b: Block, text: str) -> str:
     if len(text) < 64:
         return text
     if b.chunks:
-        joined = b.deltas_text
-        if joined == text:
+        joined = b.same_text(text)
+        if joined is not None:
             return joined
     done = b.done
     if done is not None and done == text:
