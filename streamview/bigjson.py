@@ -1,6 +1,6 @@
 """``json.loads`` for a long data line given as UTF-8 bytes, without the whole line as a str.
 
-A stream's last events can hold the whole message again: the 1M transcript's ``response.completed`` is one 10 MB
+A stream's last events can hold the whole message again: the 1M transcript's final event is one 10 MB
 line. Decoded as a str it takes 39 MB (one emoji in the text makes every character 4 bytes), and ``json.loads``
 makes the text a second 39 MB str beside it. ``loads`` takes the line as bytes, parses it with each long string
 (``LONG`` bytes or more) left out, and unescapes those strings a piece at a time into UTF-8, decoded once each:

@@ -2,10 +2,10 @@
 
 glibc's ``malloc`` serves a block over its mmap threshold (128 KB to begin with) from its own mapping, returned to
 the system when it is freed; but each such free raises the threshold to the freed block's size (up to 32 MB). A
-stream's huge event (a 10 MB ``response.completed``) is one line of text, its parsed value and its bytes: once they
-have come and gone, every block up to 32 MB is taken from the heap, where freed memory is kept for reuse and seldom
-returned. Measured on the 1M transcript's end (four 10 MB events), this kept the App's resident memory 55 to 95 MB
-above what it held.
+stream's huge event (the 1M transcript's final event: 10 MB) is one line of text, its parsed value and its bytes:
+once they have come and gone, every block up to 32 MB is taken from the heap, where freed memory is kept for reuse
+and seldom returned. Measured on the 1M transcript's end (four 10 MB events), this kept the App's resident memory
+55 to 95 MB above what it held.
 
 ``keep_mmap_threshold`` fixes the threshold where glibc starts it, which also stops it moving (``mallopt(3)``).
 Elsewhere (macOS, musl, Windows) it does nothing.
