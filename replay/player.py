@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import deque
 from typing import AsyncIterator, BinaryIO, Callable
 
@@ -24,6 +25,17 @@ INSTANT_BATCH = 500  # events emitted between yields to the event loop when not 
 READ_AHEAD = 5_000  # events decoded ahead of playback at most (held as objects until played): a huge file streams
 READ_AHEAD_BYTES = 8 << 20  # ... and at most this much of their data: each holds its parsed payload until played,
 # and a 10 MB event's is 40 MB or more (four such in a row, read ahead together, held 200 MB at once)
+_PARSER: ThreadPoolExecutor | None = None
+
+
+def _parser() -> ThreadPoolExecutor:
+    """The thread a long line's chunk is parsed in (one for every player: a long line is rare)."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = ThreadPoolExecutor(1, thread_name_prefix="streamview-parse")
+    return _PARSER
+
+
 READ_BLOCK = 256 * 1024  # bytes read from a file at a time (in a thread: one hop per block, not per chunk)
 SPLIT_AFTER = 0.005  # seconds: a chunk whose decoding took this long is parsed after a turn of the event loop
 FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
@@ -185,19 +197,22 @@ class Player:
         chunks = self.live.chunks() if self.live is not None else self._file_chunks()
         reader = self._reader
         clock = time.perf_counter
-        pending = None  # a chunk's frames decoded and not yet made events (while the loop takes its turn)
+        pending = None  # a chunk's frames decoded and not yet made events (parsed in the parser's thread)
         try:
             async for chunk in chunks:
                 t0 = clock()
                 frames = reader.frames_of(chunk)
                 if clock() - t0 > SPLIT_AFTER:
-                    # a long line was put together (a 10 MB event's, 20 ms): it is parsed in a step of its own, and
-                    # what waits for the loop (a key, a frame) goes between the two
-                    pending = (frames, chunk)
-                    await asyncio.sleep(0)
+                    # a long line was put together (a 10 MB event's): it is parsed in a thread of its own (50 to
+                    # 200 ms), which lets the loop take its turns meanwhile (a key, a frame: Python hands the
+                    # interpreter over every 5 ms, and the parse's longest single call is a few tens of ms)
+                    pending = (_parser().submit(reader.events_of, frames, chunk), frames, chunk)
+                    events = await asyncio.wrap_future(pending[0])
                     pending = None
-                self._add(reader.events_of(frames, chunk))
-                frames = None
+                else:
+                    events = reader.events_of(frames, chunk)
+                self._add(events)
+                events = frames = None
                 while self._behind():
                     self._room.clear()
                     await self._room.wait()  # playback is far behind: stop decoding until it catches up
@@ -208,8 +223,9 @@ class Player:
         finally:
             # whatever the end, what was received is kept: a cut-off last event included
             try:
-                if pending is not None:  # (cancelled between the two halves of a chunk)
-                    self._add(reader.events_of(*pending))
+                if pending is not None:  # (cancelled while a chunk was parsed: its events are kept, made once)
+                    future, frames, chunk = pending
+                    self._add(future.result() if not future.cancel() else reader.events_of(frames, chunk))
                 self._add(self._reader.finish())
             except Exception as exc:
                 self.read_error = self.read_error or f"reading failed: {type(exc).__name__}: {exc}"

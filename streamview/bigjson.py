@@ -20,7 +20,6 @@ from typing import Any
 
 LONG = 1 << 16  # a string literal this long (in bytes) is decoded on its own
 PIECE = 1 << 20  # bytes of a long string decoded at a time
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # a string literal, escapes and all
 _CONTROL = re.compile(rb"[\x00-\x1f]")  # JSON allows none of these raw in a string
 _NO = object()
 
@@ -40,8 +39,7 @@ def _loads_in_pieces(data: bytes) -> Any:
     parts: list[bytes] = []
     spans: list[tuple[int, int]] = []
     pos = 0
-    for m in _STRING.finditer(data):
-        start, end = m.span()
+    for start, end in _literals(data):
         if end - start < LONG:
             continue
         after = data[end : end + 32].lstrip(b" \t\r\n")
@@ -70,6 +68,30 @@ def _loads_in_pieces(data: bytes) -> Any:
     except RecursionError:
         return _NO
     return value if found[0] == len(strings) else _NO
+
+
+def _literals(data: bytes):
+    """(start, end) of each string literal in ``data``, its quotes included, in order: outside a string each quote
+    opens one (in JSON that is valid), and the next quote after an even run of backslashes closes it. One find per
+    quote: a regular expression took 31 ms over a 10 MB line of 109 strings, this takes a few."""
+    find = data.find
+    pos = 0
+    while True:
+        start = find(b'"', pos)
+        if start < 0:
+            return
+        end = start
+        while True:
+            end = find(b'"', end + 1)
+            if end < 0:
+                return  # not closed: the skeleton's parse fails, and the plain one reports it
+            k = end - 1
+            while data[k] == 0x5C:  # a backslash
+                k -= 1
+            if (end - 1 - k) % 2 == 0:
+                break
+        yield start, end + 1
+        pos = end + 1
 
 
 def known(text: str) -> None:
