@@ -231,3 +231,21 @@ async def test_the_pane_after_each_frame_is_the_document_made_afresh():
     finally:
         MessageView._shown_pieces = original
     assert taken >= 5
+
+
+def test_one_cell_lines_wrap_as_character_by_character():
+    """A line whose characters all take one cell (accents, Greek, Cyrillic) is wrapped by searching for spaces:
+    the rows are those the character-by-character wrap finds, at every width and starting point."""
+    from streamview.widgets.message_text import _ONE_CELL, _wrap_cells, _wrap_one_cell
+
+    rnd = random.Random(7)
+    alphabet = ["a", "b", " ", " ", "é", "ñ", "ß", "Ω", "ж", "-", ".", "\u00a0"]
+    for _ in range(400):
+        line = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 120)))
+        assert _ONE_CELL.issuperset(line)
+        for width in (1, 2, 3, 7, 10, 33):
+            for pos in (0, min(len(line), 5)):
+                assert _wrap_one_cell(line, pos, width) == _wrap_cells(line, pos, width), (line, pos, width)
+                assert wrap_starts(line, pos, width) == _wrap_cells(line, pos, width)
+    assert wrap_starts("日本語のテキスト", 0, 6) == [0, 3, 6]  # not one cell each: character by character
+    assert wrap_starts("e\u0301" * 20, 0, 10) == _wrap_cells("e\u0301" * 20, 0, 10)  # combining marks take none

@@ -28,20 +28,39 @@ STYLE_CURSOR = Style(reverse=True)
 CACHE_ROWS = 400  # rendered rows kept (a Strip is a few hundred bytes and several objects the GC walks)
 
 
+# characters one cell wide, whatever the terminal: Latin (accents included, combining marks not), Greek, Cyrillic
+# (the ranges rich's ``cell_len`` counts as one cell without looking them up)
+_ONE_CELL = frozenset(chr(c) for a, b in ((0x20, 0x7E), (0xA0, 0xAC), (0xAE, 0x2FF), (0x370, 0x482))
+                      for c in range(a, b + 1))
+
+
 def wrap_starts(line: str, pos: int, width: int) -> list[int]:
     """Where the rows of ``line[pos:]`` start when wrapped greedily to ``width`` cells, breaking after a space when
     there is one in the row, else inside the word. The first element is ``pos``."""
-    out = [pos]
     n = len(line)
     if n - pos <= width and (n - pos <= width // 2 or line.isascii() or cell_len(line[pos:]) <= width):
-        return out
-    if line.isascii():
-        while n - pos > width:
-            cut = line.rfind(" ", pos, pos + width + 1)
-            pos = cut + 1 if cut > pos else pos + width
-            out.append(pos)
-        return out
-    # cells: wide characters take two, combining marks none
+        return [pos]
+    if line.isascii() or _ONE_CELL.issuperset(line[pos:] if pos else line):
+        return _wrap_one_cell(line, pos, width)
+    return _wrap_cells(line, pos, width)
+
+
+def _wrap_one_cell(line: str, pos: int, width: int) -> list[int]:
+    """``wrap_starts`` for a line whose every character takes one cell (``café`` as much as ``cafe``): the rows
+    are found by searching for spaces, not character by character."""
+    out = [pos]
+    n = len(line)
+    while n - pos > width:
+        cut = line.rfind(" ", pos, pos + width + 1)
+        pos = cut + 1 if cut > pos else pos + width
+        out.append(pos)
+    return out
+
+
+def _wrap_cells(line: str, pos: int, width: int) -> list[int]:
+    """``wrap_starts`` character by character: wide characters take two cells, combining marks none."""
+    out = [pos]
+    n = len(line)
     row = pos
     w = 0
     space = -1
