@@ -589,3 +589,39 @@ async def test_moving_the_cursor_draws_the_rows_it_leaves_and_reaches():
         assert events.cursor == 5 and reversed_rows() == [5]
         related = events.session.key_of(5)
         assert related is not None and events.session.key_of(6) == related  # a move within one item
+
+
+async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(monkeypatch):
+    """While a file loads at full speed, a frame brings either the events' half of the panes (the list, the header,
+    the timeline, the status) or the message and the response up to date, in turn, LOADING_FRAME / 2 apart: no
+    repaint holds the loop as long as all of them at once. At the end every pane is drawn in one frame."""
+    import types
+
+    from streamview.tui import app as app_mod
+
+    app = make_app(SEED_O4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.2)
+        clock = [app._drawn_at + 10.0]
+        monkeypatch.setattr(app_mod, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+        drawn: list[str] = []
+        sync, live = app._events.sync, app._message_view.update_live
+        monkeypatch.setattr(app._events, "sync", lambda n: (drawn.append("events"), sync(n)))
+        monkeypatch.setattr(app._message_view, "update_live", lambda *a: (drawn.append("message"), live(*a)))
+        app.player.finished = False  # as if it were still loading (nothing awaits between the frames below)
+
+        def frame(after: float) -> list[str]:
+            clock[0] += after
+            drawn.clear()
+            app.render_frame()
+            return list(drawn)
+
+        assert frame(0.0) == ["events"]
+        assert frame(0.0) == []  # too soon
+        assert frame(app_mod.LOADING_FRAME / 2 + 0.001) == ["message"]
+        assert frame(app_mod.LOADING_FRAME / 2 + 0.001) == []  # nothing new since: no frame
+        app.player.speed = app.player.speed * 2  # something changed
+        assert frame(app_mod.LOADING_FRAME / 2 + 0.001) == ["events"]
+        app.player.finished = True
+        assert frame(app_mod.MIN_GAP + 0.001) == ["events", "message"]

@@ -114,6 +114,7 @@ class StreamviewApp(App[int]):
         self._gc_seen = 0
         self._gc_quiet_from = 0.0
         self._synced_at = 0.0  # when the panes were last brought up to date
+        self._half: bool | None = None  # loading at full speed: True, the last frame drew the events' half of the panes
         self._drawn_at = 0.0  # when the last frame was drawn (``render_frame``)
         self._frame_soon = None  # the frame an arrived event asked for (``asyncio.TimerHandle``), until it runs
         self._timeline_stale = False  # events the timeline has not drawn yet
@@ -378,10 +379,11 @@ class StreamviewApp(App[int]):
                 self._update_timeline()
             return
         p = self.player
-        if (p.instant and p.live is None and not p.finished and now - self._synced_at < LOADING_FRAME
-                and not (p.follow and p.cursor >= len(p.buffer))):
-            # a file loading at full speed: the panes follow it 5 times a second (each frame redraws them); a followed
-            # file that has caught up is drawn as its events come
+        loading = (p.instant and p.live is None and not p.finished and not (p.follow and p.cursor >= len(p.buffer)))
+        if loading and now - self._synced_at < LOADING_FRAME / 2:
+            # a file loading at full speed: the panes follow it 5 times a second, half of them at a time (the
+            # events, then the message and the response), so that no frame's repaint keeps a key waiting long; a
+            # followed file that has caught up is drawn as its events come
             return
         if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
             if self._frame_soon is None:
@@ -389,16 +391,22 @@ class StreamviewApp(App[int]):
                 self._frame_soon = asyncio.get_running_loop().call_later(wait, self._frame_now)
             return
         self._synced_at = self._drawn_at = now
-        self._shown = key
+        self._half = half = (not self._half) if loading else None
+        if half is not True:
+            self._shown = key
         streaming = not self.player.finished
         with self.batch_update():
             marks_key = (model.checker.withdrawn, model.finished)
             if marks_key != self._marks_key:
                 self._marks_key = marks_key
                 events.redraw()  # a withdrawn gap or an end-of-stream anomaly marks an old row
-            events.sync(len(model.events))
-            self._update_header()
-            self._update_timeline()
+            if half is not False:
+                events.sync(len(model.events))
+                self._update_header()
+                self._update_timeline()
+                if half:
+                    self._update_status()
+                    return
             self._message_view.update_live(model.state, streaming)
             if self.flow is not None:  # a proxy flow: no replay speed; the request's own body beside the answer
                 from streamview.state import clip
