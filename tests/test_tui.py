@@ -593,7 +593,7 @@ async def test_moving_the_cursor_draws_the_rows_it_leaves_and_reaches():
 
 async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(monkeypatch):
     """While a file loads at full speed, a frame brings either the events' half of the panes (the list, the header,
-    the timeline, the status) or the message and the response up to date, in turn, LOADING_FRAME / 2 apart: no
+    the timeline, the status) or the message and the response up to date, in turn, LOADING_FRAME apart: no
     repaint holds the loop as long as all of them at once. At the end every pane is drawn in one frame."""
     import types
 
@@ -619,9 +619,9 @@ async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(mo
 
         assert frame(0.0) == ["events"]
         assert frame(0.0) == []  # too soon
-        assert frame(app_mod.LOADING_FRAME / 2 + 0.001) == ["message"]
-        assert frame(app_mod.LOADING_FRAME / 2 + 0.001) == []  # nothing new since: no frame
+        assert frame(app_mod.LOADING_FRAME + 0.001) == ["message"]
+        assert frame(app_mod.LOADING_FRAME + 0.001) == []  # nothing new since: no frame
         app.player.speed = app.player.speed * 2  # something changed
-        assert frame(app_mod.LOADING_FRAME / 2 + 0.001) == ["events"]
+        assert frame(app_mod.LOADING_FRAME + 0.001) == ["events"]
         app.player.finished = True
         assert frame(app_mod.MIN_GAP + 0.001) == ["events", "message"]

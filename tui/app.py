@@ -40,8 +40,8 @@ MIN_GAP = 1 / 40  # seconds at least between two frames: an event that arrives i
 # At 60 a second a frame at 200x50 (15 to 20 ms) left the loop no time to read: at 1,000 events/s the median wait
 # from arrival to screen was 35 to 42 ms, against 25 to 28 ms at 40 (benchmarks/live_latency.py, runs alternated)
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
-LOADING_FRAME = 0.2  # seconds between the panes' updates while a file loads at full speed (--instant): each frame
-# redraws them (15 to 20 ms at 200x50), and keys are drawn at once whatever this is
+LOADING_FRAME = 0.2  # seconds between frames while a file loads at full speed (--instant): each draws half of the
+# panes (all of them took 15 to 20 ms at 200x50, and Textual's repaint after it 20 to 70), and keys are drawn at once
 GC_FULL_NEVER = 1_000_000  # the collector's third threshold while the app runs: no automatic full collections
 FREEZE_EVERY = 5_000  # events: how often the objects alive are moved out of the collector's sight (``_settle_gc``)
 QUIET = 1.0  # seconds without a new event after which what is young is collected
@@ -380,10 +380,10 @@ class StreamviewApp(App[int]):
             return
         p = self.player
         loading = (p.instant and p.live is None and not p.finished and not (p.follow and p.cursor >= len(p.buffer)))
-        if loading and now - self._synced_at < LOADING_FRAME / 2:
-            # a file loading at full speed: the panes follow it 5 times a second, half of them at a time (the
-            # events, then the message and the response), so that no frame's repaint keeps a key waiting long; a
-            # followed file that has caught up is drawn as its events come
+        if loading and now - self._synced_at < LOADING_FRAME:
+            # a file loading at full speed: drawn 5 times a second, half of the panes at a time (the events, then
+            # the message and the response), so that no frame's repaint keeps a key waiting long; a followed file
+            # that has caught up is drawn as its events come
             return
         if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
             if self._frame_soon is None:
