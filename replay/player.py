@@ -25,6 +25,9 @@ INSTANT_BATCH = 500  # events emitted between yields to the event loop when not 
 READ_AHEAD = 5_000  # events decoded ahead of playback at most (held as objects until played): a huge file streams
 READ_AHEAD_BYTES = 8 << 20  # ... and at most this much of their data: each holds its parsed payload until played,
 # and a 10 MB event's is 40 MB or more (four such in a row, read ahead together, held 200 MB at once)
+READ_BLOCK = 256 * 1024  # bytes read from a file at a time (in a thread: one hop per block, not per chunk)
+SPLIT_AFTER = 0.005  # seconds: a chunk whose decoding took this long (a long line put together) is parsed in a thread
+FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 _PARSER: ThreadPoolExecutor | None = None
 
 
@@ -34,11 +37,6 @@ def _parser() -> ThreadPoolExecutor:
     if _PARSER is None:
         _PARSER = ThreadPoolExecutor(1, thread_name_prefix="streamview-parse")
     return _PARSER
-
-
-READ_BLOCK = 256 * 1024  # bytes read from a file at a time (in a thread: one hop per block, not per chunk)
-SPLIT_AFTER = 0.005  # seconds: a chunk whose decoding took this long is parsed after a turn of the event loop
-FOLLOW_POLL = 0.2  # seconds between looks at a followed file that has no new data
 
 
 class Player:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-from sys import getrefcount
 import os
 from typing import Any
+
+from .held import HeldTexts
 
 LONG = 1 << 16  # a string literal this long (in bytes) is decoded on its own
 PIECE = 1 << 20  # bytes of a long string decoded at a time
@@ -99,21 +100,12 @@ def known(text: str) -> None:
     as that very text, and no copy of it is made. A stream's last events carry the whole message again, three or
     four times over; each is compared with it piece by piece as it is decoded. A text is let go of once nothing
     else holds it."""
-    if len(text) < LONG:
-        return
-    _forget_unheld()
-    if any(t is text for t in _KNOWN):
-        return
-    if len(_KNOWN) >= 4:
-        del _KNOWN[0]
-    _KNOWN.append(text)
+    if len(text) >= LONG:
+        _KNOWN.forget_unheld()
+        _KNOWN.add(text)
 
 
-def _forget_unheld() -> None:
-    _KNOWN[:] = [t for t in _KNOWN if getrefcount(t) > 3]  # more than the list's, the name's and the call's own
-
-
-_KNOWN: list[str] = []
+_KNOWN = HeldTexts(4)
 
 
 def _string(data: bytes, start: int, end: int) -> str | None:
@@ -121,9 +113,9 @@ def _string(data: bytes, start: int, end: int) -> str | None:
     and then decoded once (None: it is not a valid JSON string, which the plain parse reports). UTF-8 is the
     smallest form of the pieces: as strs, a text of 2-byte characters would take twice its bytes (measured on the
     1M transcript's end, 25 MB more at the peak than this). A ``known`` text it equals is returned instead."""
-    _forget_unheld()
+    _KNOWN.forget_unheld()
     size = end - start  # a character takes 1 to 12 bytes here (an emoji escaped as a surrogate pair)
-    same = [t for t in _KNOWN if size // 12 <= len(t) <= size]
+    same = [t for t in _KNOWN.values() if size // 12 <= len(t) <= size]
     view = memoryview(data)
     pieces: list = []
     pos = 0

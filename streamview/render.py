@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from sys import getrefcount
 from functools import lru_cache
 from typing import Any, Sequence
 
 from .checks import Anomaly
 from .events import StreamEvent
+from .held import HeldTexts
 from .protocols.base import COMMENT, DELTA, ERROR, ITEM, JUNK, KEEPALIVE, LIFECYCLE, TERMINAL, Description, Row, section
 from .protocols.base import value_text as _v
 from .sanitize import visible, visible_line
@@ -73,12 +73,12 @@ def shown(text: str, remember: bool = False) -> str:
     if len(text) >= _SHOWN_AS_IS_MIN:
         memo = _SHOWN_AS_IS
         if memo:
-            if memo.get(id(text)) is text:
+            if memo.holds(text):
                 return text
-            _forget_unheld()
+            memo.forget_unheld()
         result = visible(text).replace("\t", TAB)
         if remember and result is text:
-            _remember(text)
+            memo.add(text)
         return result
     return visible(text).replace("\t", TAB)
 
@@ -88,34 +88,17 @@ def shown_as_is(text: str) -> None:
     the caller has seen every piece ``text`` is the concatenation of come back from ``shown`` as it was (each
     character is made visible on its own, so pieces with nothing to change join into a text with nothing to
     change). The message pane knows this of a growing block, whose new text it showed frame by frame."""
-    if len(text) >= _SHOWN_AS_IS_MIN and _SHOWN_AS_IS.get(id(text)) is not text:
-        _forget_unheld()
-        _remember(text)
+    if len(text) >= _SHOWN_AS_IS_MIN and not _SHOWN_AS_IS.holds(text):
+        _SHOWN_AS_IS.forget_unheld()
+        _SHOWN_AS_IS.add(text)
 
 
-def _remember(text: str) -> None:
-    memo = _SHOWN_AS_IS
-    if len(memo) >= 8:
-        del memo[next(iter(memo))]
-    memo[id(text)] = text
-
-
-def _forget_unheld() -> None:
-    """Let go of the remembered texts nothing else holds any more (a block's text made again as it grew): the memory
-    must not be what keeps a 40 MB string alive."""
-    memo = _SHOWN_AS_IS
-    for key in list(memo):
-        text = memo[key]
-        if getrefcount(text) <= 3:  # the memory's, this name's and the call's own
-            del memo[key]
-
-
-# Long texts that ``shown`` returned as they were, by identity (each held, so its id is not reused while here): the
-# message pane makes its document again whenever the stream's structure changes, and looking through a block's
-# 10 million characters for controls took 20 ms each time, five times over at the end of a stream. Only texts the
-# state holds are remembered (``remember``), and each is let go once nothing else holds it.
+# Long texts that ``shown`` returned as they were: the message pane makes its document again whenever the stream's
+# structure changes, and looking through a block's 10 million characters for controls took 20 ms each time, five
+# times over at the end of a stream. Only texts the state holds are remembered (``remember``), and each is let go
+# once nothing else holds it.
 _SHOWN_AS_IS_MIN = 1 << 16
-_SHOWN_AS_IS: dict[int, str] = {}
+_SHOWN_AS_IS = HeldTexts(8)
 
 
 def render_document(state: StreamState) -> tuple[list[str], list[tuple[Item, Block, int]]]:

@@ -206,8 +206,8 @@ def test_a_known_text_is_not_made_again() -> None:
         got = bigjson.loads(json.dumps({"t": other}).encode())["t"]
         assert got == other and got is not held
     del held
-    bigjson._forget_unheld()
-    assert not any(t == text for t in bigjson._KNOWN)
+    bigjson._KNOWN.forget_unheld()
+    assert not any(t == text for t in bigjson._KNOWN.values())
 
 
 def test_a_done_text_equal_to_the_deltas_is_held_once() -> None:
