@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from textual.widgets import ContentSwitcher, Markdown
 
 from tests.conftest import SEED_NANO, SEED_O4, make_app, screen_text, wait_until
@@ -625,3 +629,21 @@ async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(mo
         assert frame(app_mod.LOADING_FRAME + 0.001) == ["events"]
         app.player.finished = True
         assert frame(app_mod.MIN_GAP + 0.001) == ["events", "message"]
+
+
+def _repaint_period(env: dict) -> str:
+    """What Textual's repaint timer and the environment look like after ``streamview.tui`` is imported, in a fresh
+    interpreter (Textual reads ``TEXTUAL_FPS`` once, when it is first imported)."""
+    code = ("import os, streamview.tui, textual.constants as c, textual.screen as s; "
+            "print(c.MAX_FPS, round(s.UPDATE_PERIOD, 6), os.environ.get('TEXTUAL_FPS'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_the_screen_is_repainted_within_a_millisecond_of_a_frame_and_a_users_fps_is_kept():
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    # a repaint asked for waits for the timer's next tick: at most a millisecond, and the variable is not left set
+    # for the processes the app starts
+    assert _repaint_period(env) == "1000 0.001 None"
+    assert _repaint_period({**env, "TEXTUAL_FPS": "30"}) == "30 0.033333 30"

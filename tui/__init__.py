@@ -1,17 +1,18 @@
 """The Textual App: screens, bindings, wiring sessions to widgets.
 
-Textual repaints the screen on a timer of its own, at most ``TEXTUAL_FPS`` times a second (60 unless set). After a
-repaint that took longer than a period, the timer skips ahead and its next repaint comes one to two periods later:
-at 60, a live stream's rows waited up to 33 ms more for the screen (``benchmarks/live_latency.py``). The App draws
-at most 40 frames a second itself (``app.MIN_GAP``); Textual's timer at 120 lets each of them reach the screen
-within 8 ms. A ``TEXTUAL_FPS`` the user set is kept, and the value is set only while Textual reads it, so no
-child process inherits it.
+Textual repaints the screen on a timer of its own, at most ``TEXTUAL_FPS`` times a second (60 unless set). The
+timer sleeps to the next tick of its period, then waits until something asks for a repaint: a repaint asked for
+between two ticks waits for the next one. The App draws at most 40 frames a second itself (``app.MIN_GAP``), so the
+timer's period only adds a wait to each of them; at 1,000 that wait is under a millisecond (at 120 it was up to 8
+ms, and a live stream's rows reached the screen 12 to 20 ms later at the p99, ``benchmarks/live_latency.py``,
+alternated), and there are no more repaints than before: one for each frame. A ``TEXTUAL_FPS`` the user set is
+kept, and the value is set only while Textual reads it, so no child process inherits it.
 """
 
 import os
 
 if "TEXTUAL_FPS" not in os.environ:
-    os.environ["TEXTUAL_FPS"] = "120"
+    os.environ["TEXTUAL_FPS"] = "1000"
     try:
         import textual.constants  # noqa: F401  (read once, at import)
     finally:

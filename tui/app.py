@@ -36,7 +36,7 @@ from .keybar import KeyBar
 
 FRAME = 1 / 30  # seconds between the heartbeat's looks at the model (a frame is drawn when something changed)
 MIN_GAP = 1 / 40  # seconds at least between two frames: an event that arrives is drawn this soon after the last one,
-# not at the heartbeat's next tick (and Textual's own repaints, at 120 a second here, follow within 8 ms: tui/__init__).
+# not at the heartbeat's next tick (and Textual's own repaint follows within a millisecond: tui/__init__).
 # At 60 a second a frame at 200x50 (15 to 20 ms) left the loop no time to read: at 1,000 events/s the median wait
 # from arrival to screen was 35 to 42 ms, against 25 to 28 ms at 40 (benchmarks/live_latency.py, runs alternated)
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
