@@ -130,3 +130,48 @@ async def test_the_panes_scrollbars_are_quiet_and_follow_the_list():
         await pilot.pause(0.2)
         assert bar.position == 0
         assert bar._drawn is not drawn and bar._drawn[0] != drawn[0]
+
+
+async def test_a_moved_thumb_is_drawn_from_the_rows_already_drawn_exactly_as_textual_draws_it():
+    """Every position of the thumb, and the bar hovered: the quiet bar's lines are Textual's own, cell for cell,
+    and once each kind of cell has been drawn, a moved thumb makes no render of the whole bar."""
+    import random
+
+    from textual.geometry import Region
+    from textual.scrollbar import ScrollBar
+
+    from tests.conftest import make_app, message_stream, sse, wait_until
+    from streamview.widgets.event_list import EventList
+
+    app = make_app(sse(message_stream([f"w{i} " for i in range(600)])), instant=True)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.2)
+        events = app.query_one(EventList)
+        bar = events.vertical_scrollbar
+        assert isinstance(bar, QuietScrollBar)
+        whole = []  # the renders of the whole bar Textual made
+        stock = ScrollBar.render_lines
+
+        def counted(self, crop):
+            whole.append(crop)
+            return stock(self, crop)
+
+        rng = random.Random(7)
+        positions = list(range(0, round(events.max_scroll_y) + 1)) + rng.sample(range(round(events.max_scroll_y)), 50)
+        ScrollBar.render_lines = counted  # (QuietScrollBar's super() call goes through it)
+        try:
+            for hover in (False, True):
+                bar.mouse_over = hover
+                for y in positions:
+                    events.scroll_to(y=y, animate=False, immediate=True)
+                    crop = Region(0, 0, bar.size.width, bar.size.height)
+                    quiet = bar.render_lines(crop)
+                    before = len(whole)
+                    assert quiet == stock(bar, crop), (hover, y)
+                    del whole[before:]  # (the comparison's own render)
+        finally:
+            ScrollBar.render_lines = stock
+        # a few renders of the whole bar: the first of each kind of cell (an end in eighths, hovered or not), not
+        # one for each of the hundreds of positions
+        assert 0 < len(whole) < 40, len(whole)
