@@ -13,13 +13,14 @@ events pane's ``render_line`` is wrapped to note when each event's row is first 
 - **arrival to screen**: send time to the first frame that showed the event's row, or, for a row that scrolled
   by unseen, a later row: p50, p99, max, beside the targets (issue 14: p99 under 50 ms at 1,000 events/s, under
   100 ms at 10,000 events/s, with every event on screen);
+- **to the write**: the same, to the end of the repaint that drew the row (when the screen is handed to the
+  terminal; the row's own line is drawn a few milliseconds into the compositor's pass);
 - the same for the rows drawn only; the part of it spent in the app (from when the source had the event); and the
   baseline: send to arrival in the source (the bytes read by the client, which waits while the loop draws).
 
     python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N]
 
 ``--repeat N`` runs each rate N times, each run in a process of its own.
-    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50]
 """
 
 from __future__ import annotations
@@ -117,6 +118,15 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
         frames: list[tuple[float, int]] = []  # (when, the highest event index drawn in that frame)
         arrived: dict[int, float] = {}  # event index -> when the source had it (the player's clock is not ours)
         original = EventList.render_line
+        writes: list[float] = []  # when each repaint was handed to the terminal (the end of the compositor's pass)
+        from textual.app import App
+
+        display = App._display
+
+        def timed_display(self, *args, **kwargs):
+            result = display(self, *args, **kwargs)
+            writes.append(time.perf_counter())
+            return result
 
         def render_line(self, y: int):
             strip = original(self, y)
@@ -147,6 +157,7 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
         if add_many is not None:
             session.add_many = add_many_timed  # type: ignore[method-assign]
         EventList.render_line = render_line  # type: ignore[method-assign]
+        App._display = timed_display  # type: ignore[method-assign]
         app = StreamviewApp(session)
         try:
             async with app.run_test(size=size):
@@ -159,6 +170,7 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
                 await asyncio.sleep(0.3)  # the last frames
         finally:
             EventList.render_line = original  # type: ignore[method-assign]
+            App._display = display  # type: ignore[method-assign]
     finally:
         up.terminate()
     sent: dict[int, float] = {}
@@ -166,7 +178,7 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
         s = stamp_of(ev)
         if s is not None:
             sent[ev.index] = s[1]
-    latency, drawn_only, source_lag, in_app = [], [], [], []
+    latency, drawn_only, source_lag, in_app, written = [], [], [], [], []
     from bisect import bisect_left
 
     highs = [h for _, h in frames]
@@ -182,11 +194,14 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
             on_screen = frames[k][0]
         reached += 1
         latency.append((on_screen - t_sent) * 1000)
+        w = bisect_left(writes, on_screen)
+        if w < len(writes):
+            written.append((writes[w] - t_sent) * 1000)
         if index in arrived:
             source_lag.append((arrived[index] - t_sent) * 1000)
             in_app.append((on_screen - arrived[index]) * 1000)
     return {"rate": rate, "events": len(sent), "drawn": sum(1 for i in sent if i in drawn), "reached": reached,
-            "latency": latency, "drawn_latency": drawn_only, "source": source_lag, "in_app": in_app}
+            "latency": latency, "written": written, "drawn_latency": drawn_only, "source": source_lag, "in_app": in_app}
 
 
 def report(r: dict, target: float | None) -> None:
@@ -201,6 +216,10 @@ def report(r: dict, target: float | None) -> None:
     if lat:
         print(f"   arrival to screen   p50 {statistics.median(lat):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  "
               f"max {max(lat):7.1f} ms{verdict}")
+    if r["written"]:
+        w = r["written"]
+        print(f"   to the write        p50 {statistics.median(w):7.1f} ms  p99 {pct(w, 99):7.1f} ms  max {max(w):7.1f} ms"
+              "  (the end of the repaint that drew it, when the terminal is handed the screen)")
     if r["drawn_latency"]:
         d = r["drawn_latency"]
         print(f"   rows drawn only     p50 {statistics.median(d):7.1f} ms  p99 {pct(d, 99):7.1f} ms  max {max(d):7.1f} ms")
