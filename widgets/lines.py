@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from math import ceil
 
+from rich.style import Style
 from textual.dom import DOMNode
 from textual.geometry import Region, Size
-from rich.style import Style
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
@@ -68,7 +68,8 @@ class QuietScrollBar(ScrollBar):
     moves its scrollbar's position every frame, and Textual draws the bar again each time (a Rich renderable made
     into strips: 2 ms a bar at 50 rows, two bars a live frame), though once there are a few hundred rows the thumb
     sits in the same cells. The cells depend on the bar's size, the thumb's span in eighths of a cell (as
-    ``ScrollBarRender.render_bar`` works it out) and the style."""
+    ``ScrollBarRender.render_bar`` works it out) and the style. When the thumb has moved, each row is the line
+    Textual drew for a row with the same cell (``bar_cells``), and the whole bar is drawn only when a cell is new."""
 
     _drawn: tuple | None = None
     _cells: tuple | None = None  # (what every row's look depends on but its cell, {a row's cell: its line})
