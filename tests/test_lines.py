@@ -4,6 +4,7 @@ drawn again only when their cells change."""
 from __future__ import annotations
 
 import gc
+from contextlib import asynccontextmanager
 import random
 
 from rich.segment import Segment
@@ -112,17 +113,24 @@ def test_the_thumb_span_is_where_the_bar_draws_it():
         assert same_span == same_cells
 
 
-async def test_the_panes_scrollbars_are_quiet_and_follow_the_list():
+@asynccontextmanager
+async def replayed_list(words: int, size: tuple[int, int]):
+    """An App that has replayed a stream of ``words`` deltas: (pilot, its events list, the list's scrollbar)."""
     from tests.conftest import make_app, message_stream, sse, wait_until
     from streamview.widgets.event_list import EventList
 
-    app = make_app(sse(message_stream([f"w{i} " for i in range(300)])), instant=True)
-    async with app.run_test(size=(120, 30)) as pilot:
+    app = make_app(sse(message_stream([f"w{i} " for i in range(words)])), instant=True)
+    async with app.run_test(size=size) as pilot:
         await wait_until(pilot, lambda: app.player.finished)
         await pilot.pause(0.2)
         events = app.query_one(EventList)
         bar = events.vertical_scrollbar
         assert isinstance(bar, QuietScrollBar)
+        yield pilot, events, bar
+
+
+async def test_the_panes_scrollbars_are_quiet_and_follow_the_list():
+    async with replayed_list(300, (120, 30)) as (pilot, events, bar):
         drawn = bar._drawn
         assert drawn is not None  # it drew through the quiet path
         events.focus()
@@ -135,21 +143,11 @@ async def test_the_panes_scrollbars_are_quiet_and_follow_the_list():
 async def test_a_moved_thumb_is_drawn_from_the_rows_already_drawn_exactly_as_textual_draws_it():
     """Every position of the thumb, and the bar hovered: the quiet bar's lines are Textual's own, cell for cell,
     and once each kind of cell has been drawn, a moved thumb makes no render of the whole bar."""
-    import random
 
     from textual.geometry import Region
     from textual.scrollbar import ScrollBar
 
-    from tests.conftest import make_app, message_stream, sse, wait_until
-    from streamview.widgets.event_list import EventList
-
-    app = make_app(sse(message_stream([f"w{i} " for i in range(600)])), instant=True)
-    async with app.run_test(size=(100, 24)) as pilot:
-        await wait_until(pilot, lambda: app.player.finished)
-        await pilot.pause(0.2)
-        events = app.query_one(EventList)
-        bar = events.vertical_scrollbar
-        assert isinstance(bar, QuietScrollBar)
+    async with replayed_list(600, (100, 24)) as (_, events, bar):
         whole = []  # the renders of the whole bar Textual made
         stock = ScrollBar.render_lines
 
