@@ -95,7 +95,6 @@ class Session:
         self._described: dict[int, Description] = {}  # big events' descriptions, made as they were folded
         self._checkpoints: list[tuple[int, Any]] = []  # (event index, assembler snapshot just after it)
         self._checkpoint_at = array("q")  # their event indexes, for bisect
-        self._since = 0  # events folded since the last checkpoint
         self._every = CHECKPOINT_MIN
         if self.forced is not None:
             self._decide(protocols.get(self.forced))
@@ -121,7 +120,8 @@ class Session:
 
     # -- folding ---------------------------------------------------------------------------------------------------
     def add(self, ev: StreamEvent) -> None:
-        if ev._aux is not None and ev.error is not None:  # no _aux: no error (StreamEvent keeps it there)
+        a = ev._aux  # (payload, seq, error); None: no error (StreamEvent.error, without the property call)
+        if a is not None and a[2] is not None:
             self.problems.append(ev)
         if self.keep:  # what the counts read is the list itself
             self.events.append(ev)
@@ -156,7 +156,8 @@ class Session:
         self.events.extend(events)
         problems, fold = self.problems, self._fold
         for ev in events:
-            if ev._aux is not None and ev.error is not None:
+            a = ev._aux  # (payload, seq, error): StreamEvent.error, inline
+            if a is not None and a[2] is not None:
                 problems.append(ev)
             fold(ev)
 
@@ -216,12 +217,18 @@ class Session:
         codes, delta, int_keys, unset = _KIND_CODE, _DELTA_CODE, _INT_KEYS, _UNSET
         session = self
         checkpoints = self.keep  # time travel reads the kept events from the nearest checkpoint
+        labels: set[str] = set()  # the labels seen (the longest one sets the rows' type column)
+        left = self._every  # events to fold before the next checkpoint
+        no_delta = self.first_delta is None
 
         def fold(ev: StreamEvent) -> None:
+            nonlocal left, no_delta
             if describes:
                 label, kind, key = classify(ev)
-                if len(label) > session.longest_label:
-                    session.longest_label = len(label)
+                if label not in labels:
+                    labels.add(label)
+                    if len(label) > session.longest_label:
+                        session.longest_label = len(label)
                 code = codes[kind]
                 kinds_append(code)
                 # the key: an int key (a position) as itself, None as -1, any other as -2 - its place in the table
@@ -235,7 +242,8 @@ class Session:
                         kid = key_ids[key] = len(key_table)
                         key_table.append(key)
                     keys_append(-2 - kid)
-                if code == delta and session.first_delta is None:
+                if no_delta and code == delta:
+                    no_delta = False
                     session.first_delta = ev
             feed(ev)
             if check is not None:
@@ -244,9 +252,10 @@ class Session:
             if describes and big:  # described now, while its payload is parsed (``describe``)
                 session._described[ev.index] = session.proto.describe(ev)
             if checkpoints:
-                session._since += 1
-                if session._since >= session._every or big:  # after a big one too: it is not folded again
+                left -= 1
+                if left <= 0 or big:  # after a big one too: it is not folded again
                     session._checkpoint(ev.index)
+                    left = session._every
             if ev._shape[4]:  # StreamEvent.release_payload, inline
                 a = ev._aux
                 if a is not None and a[0] is not unset:
@@ -303,7 +312,6 @@ class Session:
         self._checkpoints.append((index, snapshot(self.assembler)))
         self._checkpoint_at.append(index)
         cost = time.perf_counter() - t0
-        self._since = 0
         self._every = max(CHECKPOINT_MIN, min(CHECKPOINT_MAX, int(cost * CHECKPOINT_COST)))
 
     def state_at(self, index: int) -> StreamState:

@@ -158,7 +158,17 @@ class EventReader:
                 lo = cur - base
                 if lo < 0:
                     lo = 0
-                p = window.find(d, lo, lo + n + SLACK)
+                # first where it usually is, after the next "data:" (and one space): a compare of its bytes,
+                # where a find of them costs as much again as the rest of reading the event
+                p = window.find(b"data:", lo, lo + SLACK)
+                if p >= 0:
+                    p += 5
+                    if window.startswith(b" ", p):
+                        p += 1
+                    if not window.startswith(d, p):
+                        p = window.find(d, lo, lo + n + SLACK)
+                else:
+                    p = window.find(d, lo, lo + n + SLACK)
                 if p >= 0:
                     p += base
                 elif cur < base and n > SLACK:  # a long one that began before the bytes kept: look in the file

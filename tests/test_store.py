@@ -263,6 +263,27 @@ def test_a_batch_folds_as_the_events_one_by_one():
         assert (many.events.seen, many.events.last_event_index) == (one.events.seen, one.events.last_event_index)
 
 
+def test_the_fold_notes_the_longest_label_the_first_delta_and_the_problems_as_the_rows_say():
+    """What the fold notes as it goes (the type column's width, the first token, the events with an error) equals
+    what the rows and the events say afterwards, for every fixture and real stream, batched as the player does."""
+    files = _all_files()
+    assert len(files) > 20
+    firsts = 0
+    for path in files:
+        s = Session(path.name)
+        evs = _reference(path)
+        for a in range(0, len(evs), 7):
+            s.add_many(evs[a : a + 7])
+        s.finish()
+        n = len(s.events)
+        assert s.longest_label == max((len(s.describe(i).label) for i in range(n)), default=0), path.name
+        first = next((i for i in range(n) if s.is_delta(i)), None)
+        assert (s.first_delta.index if s.first_delta is not None else None) == first, path.name
+        firsts += first is not None
+        assert [e.index for e in s.problems] == [e.index for e in evs if e.error is not None], path.name
+    assert firsts > 20  # (most have a delta: the check above is not of None against None)
+
+
 def test_a_schedule_gives_the_events_without_a_time_theirs_and_marks_them():
     from streamview.events import schedule
 
