@@ -16,9 +16,12 @@ events pane's ``render_line`` is wrapped to note when each event's row is first 
 - **to the write**: the same, to the end of the repaint that drew the row (when the screen is handed to the
   terminal; the row's own line is drawn a few milliseconds into the compositor's pass);
 - the same for the rows drawn only; the part of it spent in the app (from when the source had the event); and the
-  baseline: send to arrival in the source (the bytes read by the client, which waits while the loop draws).
+  baseline: send to arrival in the source (the bytes read by the client, which waits while the loop draws);
+- the **floor**: the same stream through the same source, player and session with no App (nothing drawn), in
+  the same run: send to the session, and the share of a core that alone takes (``--no-floor`` leaves it out).
+  Where that share is most of a core, no drawing can keep up.
 
-    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N]
+    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N] [--no-floor]
 
 ``--repeat N`` runs each rate N times, each run in a process of its own.
 """
@@ -204,6 +207,60 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
             "latency": latency, "written": written, "drawn_latency": drawn_only, "source": source_lag, "in_app": in_app}
 
 
+async def measure_floor(rate: float, seconds: float) -> dict:
+    """The floor under the App's figures: the same stream through the same source, player and session with no App
+    (nothing drawn), and how much of a core that alone takes. Where it takes most of one, no drawing can keep up."""
+    import resource
+
+    from streamview.live import LiveSource, build_request
+    from streamview.replay.player import Player
+    from streamview.session import Session
+
+    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(up.stdout.readline())
+        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-key")
+        request = build_request("hi", api="chat", model="bench", base_url=f"http://127.0.0.1:{port}/v1")
+        player = Player(live=LiveSource(request, read_timeout=30), protocol="chat")
+        session = Session("live floor", player=player)
+        arrived: dict[int, float] = {}
+        add = session.add
+        start: list = []  # the CPU time and the clock when the first event arrived (after the client's start-up)
+
+        def add_timed(ev):
+            now = time.perf_counter()
+            if not start:
+                start.extend((resource.getrusage(resource.RUSAGE_SELF), now))
+            arrived[ev.index] = now
+            add(ev)
+
+        await player.run(add_timed, None, until_finished=True)
+        end = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        up.terminate()
+    if not start:
+        return {"lag": [], "cpu_share": 0.0, "cpu_per_event_us": 0.0}
+    r0, w0 = start
+    w1 = max(arrived.values())
+    lag = []
+    for ev in session.events:
+        s = stamp_of(ev)
+        if s is not None and ev.index in arrived:
+            lag.append((arrived[ev.index] - s[1]) * 1000)
+    cpu = (end.ru_utime - r0.ru_utime) + (end.ru_stime - r0.ru_stime)
+    busy = max(1e-3, w1 - w0)  # from the first event to the last
+    return {"lag": lag, "cpu_share": cpu / busy, "cpu_per_event_us": cpu / max(1, len(lag)) * 1e6}
+
+
+def report_floor(f: dict) -> None:
+    lag = f["lag"]
+    if not lag:
+        print("   floor, no App: no event arrived")
+        return
+    print(f"   floor, no App (source -> session, nothing drawn): send to the session p50 {statistics.median(lag):7.2f} ms"
+          f"  p99 {pct(lag, 99):7.2f} ms; CPU {f['cpu_share']:.0%} of a core, {f['cpu_per_event_us']:.0f} us an event")
+
+
 def report(r: dict, target: float | None) -> None:
     lat, src = r["latency"], r["source"]
     every = r["reached"] == r["events"]
@@ -237,6 +294,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--size", default="200x50")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each rate, each in a fresh process (this machine's speed varies)")
+    ap.add_argument("--no-floor", action="store_true", help="leave out the floor: the same stream with no App")
     args = ap.parse_args()
     sys.path.insert(0, ROOT)
     w, h = (int(x) for x in args.size.split("x"))
@@ -246,11 +304,14 @@ def main() -> int:
     for rate in (float(r) for r in args.rates.split(",")):
         if args.repeat == 1:
             report(asyncio.run(measure(rate, args.seconds, (w, h))), targets.get(rate))
+            if not args.no_floor:
+                report_floor(asyncio.run(measure_floor(rate, args.seconds)))
             continue
         for _ in range(args.repeat):  # each run in a process of its own, as tui_replay.py does: no run inherits
             # another's heap, spool or collector state
             child = subprocess.run([sys.executable, os.path.abspath(__file__), "--rates", f"{rate:g}", "--seconds",
-                                    f"{args.seconds:g}", "--size", args.size], capture_output=True, text=True)
+                                    f"{args.seconds:g}", "--size", args.size] + (["--no-floor"] if args.no_floor else []),
+                                   capture_output=True, text=True)
             print("\n".join(child.stdout.splitlines()[1:]) or child.stderr.strip(), flush=True)
     return 0
 
