@@ -18,7 +18,8 @@ events pane's ``render_line`` is wrapped to note when each event's row is first 
 - the same for the rows drawn only; the part of it spent in the app (from when the source had the event); and the
   baseline: send to arrival in the source (the bytes read by the client, which waits while the loop draws);
 - the **floor**: the same stream through the same source, player and session with no App (nothing drawn), in
-  the same run: send to the session, and the share of a core that alone takes (``--no-floor`` leaves it out).
+  the same run: send to the session, and the share of a core that alone takes from the first event's arrival to
+  the end of the stream (``--no-floor`` leaves it out).
   Where that share is most of a core, no drawing can keep up.
 
     python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N] [--no-floor]
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -86,6 +88,21 @@ server.serve_forever()
 """
 
 
+@contextlib.contextmanager
+def upstream(rate: float, seconds: float):
+    """The loopback server (a process of its own) at ``rate`` for ``seconds``, and the request ``streamview live``
+    would make to it."""
+    from streamview.live import build_request
+
+    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(up.stdout.readline())
+        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-key")
+        yield build_request("hi", api="chat", model="bench", base_url=f"http://127.0.0.1:{port}/v1")
+    finally:
+        up.terminate()
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
@@ -103,17 +120,13 @@ def stamp_of(ev) -> tuple[int, float] | None:
 
 
 async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
-    from streamview.live import LiveSource, build_request
+    from streamview.live import LiveSource
     from streamview.replay.player import Player
     from streamview.session import Session
     from streamview.tui.app import StreamviewApp
     from streamview.widgets.event_list import EventList
 
-    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(up.stdout.readline())
-        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-key")
-        request = build_request("hi", api="chat", model="bench", base_url=f"http://127.0.0.1:{port}/v1")
+    with upstream(rate, seconds) as request:
         source = LiveSource(request, read_timeout=30)
         player = Player(live=source, protocol="chat")
         session = Session("live bench", player=player)
@@ -174,8 +187,6 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
         finally:
             EventList.render_line = original  # type: ignore[method-assign]
             App._display = display  # type: ignore[method-assign]
-    finally:
-        up.terminate()
     sent: dict[int, float] = {}
     for ev in session.events:
         s = stamp_of(ev)
@@ -212,15 +223,11 @@ async def measure_floor(rate: float, seconds: float) -> dict:
     (nothing drawn), and how much of a core that alone takes. Where it takes most of one, no drawing can keep up."""
     import resource
 
-    from streamview.live import LiveSource, build_request
+    from streamview.live import LiveSource
     from streamview.replay.player import Player
     from streamview.session import Session
 
-    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(up.stdout.readline())
-        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-key")
-        request = build_request("hi", api="chat", model="bench", base_url=f"http://127.0.0.1:{port}/v1")
+    with upstream(rate, seconds) as request:
         player = Player(live=LiveSource(request, read_timeout=30), protocol="chat")
         session = Session("live floor", player=player)
         arrived: dict[int, float] = {}
@@ -235,20 +242,17 @@ async def measure_floor(rate: float, seconds: float) -> dict:
             add(ev)
 
         await player.run(add_timed, None, until_finished=True)
-        end = resource.getrusage(resource.RUSAGE_SELF)
-    finally:
-        up.terminate()
+        end, w1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     if not start:
         return {"lag": [], "cpu_share": 0.0, "cpu_per_event_us": 0.0}
     r0, w0 = start
-    w1 = max(arrived.values())
     lag = []
     for ev in session.events:
         s = stamp_of(ev)
         if s is not None and ev.index in arrived:
             lag.append((arrived[ev.index] - s[1]) * 1000)
     cpu = (end.ru_utime - r0.ru_utime) + (end.ru_stime - r0.ru_stime)
-    busy = max(1e-3, w1 - w0)  # from the first event to the last
+    busy = max(1e-3, w1 - w0)  # from the first event's arrival to the end of the stream
     return {"lag": lag, "cpu_share": cpu / busy, "cpu_per_event_us": cpu / max(1, len(lag)) * 1e6}
 
 
