@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from streamview.protocols import Protocol, registered
+from streamview.protocols import Protocol, registered, upstream_options
 from streamview.sanitize import visible_line
 from streamview.secrets import public_headers, redact_url
 from streamview.session import Session
@@ -88,12 +88,7 @@ class Routes:
     @staticmethod
     def options() -> list[tuple[str, str]]:
         """``(option, default upstream)`` for each option the registered protocols name, in registry order."""
-        seen: dict[str, str] = {}
-        for proto in registered():
-            route = proto.serve
-            if route is not None and route.upstream and route.upstream_option not in seen:
-                seen[route.upstream_option] = route.upstream
-        return list(seen.items())
+        return upstream_options()
 
     @staticmethod
     def exports(root: str) -> list[str]:

@@ -342,9 +342,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _proxy_options() -> list[tuple[str, str]]:
-    from streamview.replay.proxy import Routes
+    from .protocols import upstream_options  # (not the proxy's module: every command's parser asks this)
 
-    return Routes.options()
+    return upstream_options()
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:

@@ -36,6 +36,33 @@ def test_core_never_imports_textual(imports):
     assert marker == ["TEXTUAL="], f"textual imported: {out.stdout}"
 
 
+LOADED = """
+import contextlib, io, sys
+from streamview.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main({argv!r})
+    except SystemExit:
+        pass
+print("PROXY=" + ",".join(sorted(m for m in sys.modules if m == "streamview.replay.proxy")))
+print("HELP=" + " ".join(w for w in out.getvalue().split() if w.startswith("--") and w.endswith("upstream")))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["print", str(SEED_NANO)], ["proxy", "--help"]], ids=" ".join)
+def test_the_command_line_loads_the_proxy_only_to_run_it(argv):
+    """Every command's parser lists the proxy's upstream options (from the protocols), without importing the
+    proxy's module (asyncio, the session, the recorder: a quarter of start-up) for ``--help`` or ``print``."""
+    out = subprocess.run([sys.executable, "-c", LOADED.format(argv=argv)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    assert lines["PROXY"] == "", out.stdout
+    if argv == ["proxy", "--help"]:
+        from streamview.replay.proxy import Routes
+
+        assert lines["HELP"].split() == [f"--{o}" for o, _ in Routes.options()] and "--upstream" in lines["HELP"]
+
+
 def test_the_probe_can_see_textual_when_it_is_imported():
     """The probe itself works: importing the UI does pull in Textual."""
     out = subprocess.run([sys.executable, "-c", PROBE.format(imports="import streamview.tui.app")], capture_output=True, text=True, cwd=ROOT)

@@ -82,6 +82,17 @@ def with_live() -> list[Protocol]:
     return [p for p in registered() if p.live is not None]
 
 
+def upstream_options() -> list[tuple[str, str]]:
+    """``(option, default upstream)`` for each proxy upstream option the registered protocols name, in registry
+    order (``proxy --OPTION``; here, not in the proxy, so that the command line's help does not import it)."""
+    seen: dict[str, str] = {}
+    for proto in registered():
+        route = proto.serve
+        if route is not None and route.upstream and route.upstream_option not in seen:
+            seen[route.upstream_option] = route.upstream
+    return list(seen.items())
+
+
 def sequence_fields() -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.sequence_field for p in registered() if p.sequence_field))
 
