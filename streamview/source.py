@@ -162,12 +162,8 @@ class EventReader:
                 # where a find of them costs as much again as the rest of reading the event
                 p = window.find(b"data:", lo, lo + SLACK)
                 if p >= 0:
-                    p += 5
-                    if window.startswith(b" ", p):
-                        p += 1
-                    if not window.startswith(d, p):
-                        p = window.find(d, lo, lo + n + SLACK)
-                else:
+                    p += 6 if window.startswith(b" ", p + 5) else 5
+                if p < 0 or not window.startswith(d, p):
                     p = window.find(d, lo, lo + n + SLACK)
                 if p >= 0:
                     p += base
