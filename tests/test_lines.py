@@ -11,7 +11,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from streamview.widgets.lines import QuietScrollBar, fit, no_strip_cycles, thumb_span
+from streamview.widgets.lines import QuietScrollBar, fit, no_pinned_styles_caches, no_strip_cycles, thumb_span
 
 
 def strip_of(*pieces: tuple[str, str | None]) -> Strip:
@@ -82,6 +82,64 @@ def test_crop_extend_to_its_own_length_is_the_cycle_fit_avoids():
         assert strip.crop_extend(0, 3, None) is strip
 
     assert unreachable_after(make) > 0
+
+
+def test_a_widgets_style_cache_goes_with_it_and_the_colours_are_textuals():
+    import weakref
+
+    from textual._styles_cache import StylesCache
+    from textual.color import Color
+
+    no_pinned_styles_caches()
+    no_pinned_styles_caches()  # idempotent: one wrapper, not two
+    original = StylesCache.get_inner_outer.original  # Textual's own: an lru_cache keyed by the instance too
+    colours = [(Color(10, 20, 30), Color(200, 100, 0, 0.5)), (Color(0, 0, 0), Color(255, 255, 255)),
+               (Color(1, 2, 3, 0.25), Color(9, 8, 7, 0.75))]
+    cache = StylesCache()
+    gone = weakref.ref(cache)
+    for base, background in colours:
+        assert cache.get_inner_outer(base, background) == original.__wrapped__(None, base, background)
+    del cache
+    gc.collect()
+    assert gone() is None
+
+    # the premise: Textual's keeps it (if a release stops doing that, the wrapper is still right, only not needed)
+    cache = StylesCache()
+    kept = weakref.ref(cache)
+    original(cache, *colours[0])
+    del cache
+    gc.collect()
+    try:
+        assert kept() is not None
+    finally:
+        original.cache_clear()
+    gc.collect()
+    assert kept() is None
+
+
+async def test_the_widgets_of_a_closed_screen_leave_no_style_cache_behind(seed_o4):
+    """The help screen is opened and closed in a running app: once it has gone, none of its widgets' style caches
+    (and the lines they drew) is left."""
+    import weakref
+
+    from tests.conftest import make_app, wait_until
+
+    app = make_app(seed_o4, instant=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        help_screen = app.screen
+        assert type(help_screen).__name__ == "HelpScreen"
+        caches = [weakref.ref(w._styles_cache) for w in help_screen.walk_children(with_self=True)]
+        assert len(caches) > 1
+        help_screen = None
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ != "HelpScreen"
+    app = None
+    gc.collect()
+    assert [ref for ref in caches if ref() is not None] == []
 
 
 class Bar:

@@ -27,7 +27,7 @@ from streamview.render import timeline_bins
 from streamview.sanitize import visible_line
 from streamview.widgets.detail_view import DetailView
 from streamview.widgets.event_list import HEADER, EventList
-from streamview.widgets.lines import no_strip_cycles
+from streamview.widgets.lines import no_pinned_styles_caches, no_strip_cycles
 from streamview.widgets.message_view import MessageView
 from streamview.widgets.response_view import ResponseView
 
@@ -48,6 +48,7 @@ QUIET = 1.0  # seconds without a new event after which what is young is collecte
 SWEEP_EVERY = 600.0  # seconds between collections of the whole heap (one pause of 100 to 300 ms at a million
 # events), at a quiet moment; and at twice that whatever the stream does
 no_strip_cycles()  # (widgets/lines.py: the compositor's strips are freed as soon as they go, not by the collector)
+no_pinned_styles_caches()  # (widgets/lines.py: a widget's drawn lines go with it)
 NARROW = 120  # below this many columns the events pane spans the top, message and response share the bottom
 
 

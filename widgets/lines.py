@@ -13,10 +13,15 @@ cheap when they change every frame (a live stream).
   own end, which is every widget line the compositor places, and ``Strip.crop_extend`` for a strip already as long
   as asked: together 20,000 to 50,000 objects of cyclic garbage a second at 1,000 events a second, and full
   collections of 20 to 200 ms (``benchmarks/live_latency.py``).
+- ``no_pinned_styles_caches`` (applied by the App): Textual's ``StylesCache.get_inner_outer`` is an ``lru_cache``
+  on a method, so its 1,024 entries keep the style caches of widgets long gone alive, with every line they had
+  drawn (Textual issue #6665): after the 39 tests of ``tests/test_tui.py`` in one process, 60,000 strips and
+  420,000 of their caches, and every full collection walked them. The colours alone are the key now.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import ceil
 
 from rich.style import Style
@@ -50,6 +55,25 @@ def no_strip_cycles() -> None:
     divide_without_cycle.original = divide  # type: ignore[attr-defined]  (Textual's, for the tests to compare)
     divide_without_cycle.__doc__ = divide.__doc__
     Strip.divide = divide_without_cycle  # type: ignore[method-assign]
+
+
+def no_pinned_styles_caches() -> None:
+    """Make ``StylesCache.get_inner_outer`` cache by the two colours only, not by the instance as well (it does not
+    use the instance). Idempotent; what it returns is unchanged."""
+    from textual._styles_cache import StylesCache
+
+    original = StylesCache.get_inner_outer
+    if getattr(original, "_unpinned", False):
+        return
+    inner_outer = lru_cache(1024)(getattr(original, "__wrapped__", original))
+
+    def get_inner_outer(self: StylesCache, base_background, background):
+        return inner_outer(None, base_background, background)
+
+    get_inner_outer._unpinned = True  # type: ignore[attr-defined]
+    get_inner_outer.original = original  # type: ignore[attr-defined]  (Textual's, for the tests to compare)
+    get_inner_outer.__doc__ = original.__doc__
+    StylesCache.get_inner_outer = get_inner_outer  # type: ignore[method-assign]
 
 
 def set_virtual_size(widget: Widget, size: Size) -> None:
