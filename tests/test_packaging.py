@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import ROOT
 
 GENERIC = ("replay", "tui", "widgets")
+# pip builds the wheel in the source tree (build/, streamview.egg-info): one worker at a time (pyproject's addopts)
+pytestmark = pytest.mark.xdist_group("source-tree-build")
 
 
 @pytest.fixture(scope="module")
