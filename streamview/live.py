@@ -10,16 +10,24 @@ message, and never recorded.
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import json
 import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Iterator, Mapping
 
 from .protocols.base import LiveOptions
 from .secrets import is_secret_header, public_headers, query_secrets, redact_url
 from .source import SourceError
 from .sse import TranscriptMeta
+
+QUEUE_BYTES = 16 << 20  # bytes read ahead of the loop at most: the reading thread waits past this
+
 
 class LiveError(SourceError):
     """A live request that failed: ``kind`` is http, refused, dns, timeout, dropped, connect or protocol."""
@@ -208,59 +216,140 @@ class LiveSource:
         self.connect_timeout = connect_timeout
         self.meta = TranscriptMeta(recorded=True, request=f"POST {redact_url(request.url)}", request_body=json.dumps(request.body, ensure_ascii=False))
         self._t0 = time.monotonic()
+        self._arrived: float | None = None  # when the chunk being read arrived (``time.monotonic``)
         self.bytes_received = 0
 
     def elapsed(self) -> float:
-        """Seconds since the request was sent: the arrival time of an event."""
-        return round(time.monotonic() - self._t0, 4)
+        """Seconds from the request to when the bytes being read arrived (the reading thread notes when each chunk
+        came): the arrival time of the events made of them. Before the first chunk, the time now."""
+        at = self._arrived
+        return round((at if at is not None else time.monotonic()) - self._t0, 4)
 
     def _open(self, client: Any):
         """The streamed POST, as a context manager of the response: through httpx-sse for an SSE protocol (it asks
         for an event stream), else httpx's own (the body is read as bytes either way, by the protocol's framer)."""
         req = self.request
         if req.framing == "sse":
-            from contextlib import asynccontextmanager
+            from contextlib import contextmanager
 
-            from httpx_sse import aconnect_sse
+            from httpx_sse import connect_sse
 
-            @asynccontextmanager
-            async def sse():
-                async with aconnect_sse(client, "POST", req.url, json=req.body, headers=req.headers) as source:
+            @contextmanager
+            def sse():
+                with connect_sse(client, "POST", req.url, json=req.body, headers=req.headers) as source:
                     yield source.response
 
             return sse()
         return client.stream("POST", req.url, json=req.body, headers=req.headers)
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive. A thread of its own makes the request and reads the body (httpx's
+        blocking client), and hands each chunk to the loop with when it came: the loop is not woken and walked
+        through httpx's async layers for each chunk (250 to 390 us of a core each, against 115 us in the thread:
+        at 1,000 events a second, one a chunk, a quarter of a core; ``benchmarks/live_latency.py``), and an event's
+        arrival time is when its bytes came, not when the loop was free to look (it was drawing). The chunks are
+        yielded one by one, in order, as soon as the loop has its turn; failures are raised here, as ``LiveError``.
+        When the consumer stops (or is cancelled), the connection is shut, and the thread ends."""
+        loop = asyncio.get_running_loop()
+        queue: collections.deque = collections.deque()  # (kind, arrival, value) from the thread, in order
+        ready = asyncio.Event()
+        stop = threading.Event()
+        room = threading.Event()  # set by the loop when it has taken chunks (the thread may be waiting)
+        counts = [0, 0]  # bytes put by the thread, bytes taken by the loop (each written by one side only)
+        sockets: list = []  # the connection's socket, to shut when the consumer stops
+
+        def put(kind: str, value: Any) -> None:
+            queue.append((kind, time.monotonic(), value))
+            if len(queue) == 1:  # (the loop takes everything there is before it waits again)
+                try:
+                    loop.call_soon_threadsafe(ready.set)
+                except RuntimeError:  # the loop has closed: nobody is reading
+                    stop.set()
+
+        def read() -> None:
+            try:
+                for chunk in self._read_body(sockets, stop):
+                    if stop.is_set():
+                        return
+                    counts[0] += len(chunk)
+                    put("chunk", chunk)
+                    while counts[0] - counts[1] > QUEUE_BYTES:  # the loop is far behind: read on when it has
+                        room.clear()  # taken them (looked at again after the clear: the loop may just have)
+                        if counts[0] - counts[1] <= QUEUE_BYTES or stop.is_set():
+                            break
+                        room.wait(0.1)
+            except BaseException as exc:  # (LiveError, or a bug: raised in the loop, never lost in the thread)
+                if not stop.is_set():
+                    put("error", exc)
+                return
+            put("end", None)
+
+        self._t0 = time.monotonic()
+        self._arrived = None
+        thread = threading.Thread(target=read, name="streamview-live", daemon=True)
+        thread.start()
+        try:
+            while True:
+                if not queue:
+                    ready.clear()
+                    if not queue:
+                        await ready.wait()
+                    continue
+                kind, at, value = queue.popleft()
+                if kind == "chunk":
+                    counts[1] += len(value)
+                    room.set()
+                    self._arrived = at
+                    self.bytes_received += len(value)
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            stop.set()
+            room.set()
+            for sock in sockets:  # a read the thread is blocked in returns now, not at the read timeout
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _read_body(self, sockets: list, stop: threading.Event) -> Iterator[bytes]:
+        """In the reading thread: the request, and the response body's chunks; every failure as ``LiveError``."""
         import httpx  # imported when a request is made: `--help` and `print` stay fast
 
         req = self.request
         timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-        self._t0 = time.monotonic()
+        received = 0
         try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                async with self._open(client) as response:
+            with httpx.Client(timeout=timeout) as client:
+                with self._open(client) as response:
+                    stream = response.extensions.get("network_stream")
+                    sock = stream.get_extra_info("socket") if stream is not None else None
+                    if sock is not None:
+                        sockets.append(sock)
                     self.meta.status = response.status_code
                     self.meta.headers = public_headers(response.headers.items())
                     if response.status_code >= 400:
-                        body = await response.aread()
+                        body = response.read()
                         message = http_error_message(response.status_code, response.reason_phrase, body)
                         raise LiveError("http", req.redact(message), response.status_code)
-                    async for chunk in response.aiter_bytes():
-                        self.bytes_received += len(chunk)
+                    for chunk in response.iter_bytes():
+                        received += len(chunk)
                         yield chunk
+                        if stop.is_set():
+                            return
         except LiveError:
             raise
         except httpx.ConnectTimeout:
             raise LiveError("timeout", f"connect timeout: no connection to {httpx.URL(req.url).host} within {self.connect_timeout:g}s") from None
         except httpx.ReadTimeout:
-            what = "mid-stream" if self.bytes_received else "before the first byte"
+            what = "mid-stream" if received else "before the first byte"
             raise LiveError("timeout", f"read timeout: the server sent nothing for {self.read_timeout:g}s ({what})") from None
         except httpx.ConnectError as exc:
             raise _connect_failure(exc, req.url) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            if self.bytes_received:
-                raise LiveError("dropped", f"connection dropped mid-stream after {self.bytes_received:,} bytes ({req.redact(str(exc)) or type(exc).__name__})") from None
+            if received:
+                raise LiveError("dropped", f"connection dropped mid-stream after {received:,} bytes ({req.redact(str(exc)) or type(exc).__name__})") from None
             raise LiveError("protocol", f"the server closed the connection without a response ({req.redact(str(exc)) or type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise LiveError("protocol", req.redact(f"{type(exc).__name__}: {exc}")) from None

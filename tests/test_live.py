@@ -163,6 +163,97 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_recording(server, tmp_path):
     assert final_of(out)["events"] == saved.count(": t=")
 
 
+# -- the reading thread (LiveSource.chunks) -------------------------------------------------------------------
+
+def live_source(server, kind: str, read_timeout: float = 30):
+    from streamview.live import LiveSource, build_request
+
+    return LiveSource(build_request("hi", base_url=server.url(kind), env={"OPENAI_API_KEY": KEY}), read_timeout=read_timeout)
+
+
+def reading_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "streamview-live"]
+
+
+def test_an_events_time_is_when_its_bytes_came_not_when_the_loop_was_free(server):
+    """The loop is kept busy (0.9 s without a turn) after the first chunk of a stream that sends an event every
+    0.2 s: the chunks that came meanwhile are timed as they came, 0.2 s apart, not all at the moment the loop
+    looked (which is what the loop's own clock would have said)."""
+    import asyncio
+
+    async def main():
+        source = live_source(server, "slow")
+        times, looked = [], []
+        chunks = source.chunks()
+        async for _ in chunks:
+            times.append(source.elapsed())
+            looked.append(round(time.monotonic() - source._t0, 4))
+            if len(times) == 1:
+                time.sleep(0.9)  # (blocks the loop; the reading thread reads on)
+            if len(times) == 5:
+                break
+        await chunks.aclose()
+        return times, looked
+
+    times, looked = asyncio.run(main())
+    assert len(times) == 5
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(g > 0.1 for g in gaps[1:]), gaps  # each chunk when it came, 0.2 s after the one before
+    assert looked[1] - times[1] > 0.4  # the second chunk waited while the loop was busy: its time is not the wait's
+
+
+def test_a_consumer_that_stops_ends_the_reading_thread_at_once(server):
+    """A stream that stalls for 3 s after its first event, read with a 30 s timeout: when the consumer stops (the
+    generator closed, or the task cancelled while it waits), the connection is shut and the thread ends within a
+    second, not at the stall's end or the read timeout."""
+    import asyncio
+
+    async def closed():
+        source = live_source(server, "stall")
+        chunks = source.chunks()
+        await chunks.__anext__()
+        assert len(reading_threads()) == 1
+        await chunks.aclose()
+
+    async def cancelled():
+        source = live_source(server, "stall")
+        chunks = source.chunks()
+        await chunks.__anext__()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(chunks.__anext__(), 0.3)  # (cancelled while it waits for the next chunk)
+
+    for run in (closed, cancelled):
+        asyncio.run(run())
+        t0 = time.monotonic()
+        while reading_threads() and time.monotonic() - t0 < 1.0:
+            time.sleep(0.02)
+        assert reading_threads() == [], run.__name__
+
+
+def test_a_loop_far_behind_the_thread_loses_nothing(server, monkeypatch):
+    """With room for only 64 bytes read ahead of the loop, a body that comes in thousands of chunks of 1 to 7
+    bytes, read by a loop that dawdles: every byte arrives, in order (the thread waits for room and goes on)."""
+    import asyncio
+
+    import streamview.live as live
+
+    monkeypatch.setattr(live, "QUEUE_BYTES", 64)
+
+    async def main():
+        source = live_source(server, "chunked")
+        got = []
+        async for chunk in source.chunks():
+            got.append(chunk)
+            if len(got) % 200 == 0:
+                time.sleep(0.01)  # (the loop busy: the thread fills its 64 bytes and waits)
+        return b"".join(got), len(got)
+
+    body, n = asyncio.run(asyncio.wait_for(main(), 60))
+    assert body == UNICODE.read_bytes() and n > 500
+
+
 # -- serve -----------------------------------------------------------------------------------------------------
 
 def test_serve_answers_as_a_responses_endpoint():
