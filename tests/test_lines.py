@@ -231,3 +231,113 @@ async def test_a_moved_thumb_is_drawn_from_the_rows_already_drawn_exactly_as_tex
         # a few renders of the whole bar: the first of each kind of cell (an end in eighths, hovered or not), not
         # one for each of the hundreds of positions
         assert 0 < len(whole) < 40, len(whole)
+
+
+@asynccontextmanager
+async def replayed_panes(deltas: list[str], size: tuple[int, int]):
+    """An App that has replayed one message of ``deltas``: (pilot, app, its events list, its message text)."""
+    from tests.conftest import make_app, message_stream, sse, wait_until
+    from streamview.widgets.event_list import EventList
+    from streamview.widgets.message_text import MessageText
+
+    app = make_app(sse(message_stream(deltas)), instant=True)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: app.player.finished)
+        await pilot.pause(0.2)
+        yield pilot, app, app.query_one(EventList), app.query_one(MessageText)
+
+
+def textuals_lines(widget, crop):
+    """What Textual's own ``Widget.render_lines`` (its ``StylesCache``) draws of ``widget``, from scratch."""
+    from textual.widget import Widget
+
+    widget._styles_cache.clear()
+    return Widget.render_lines(widget, crop)
+
+
+MIXED = ["plain ", "日本語の文 ", "emoji 🎉🎉 ", "tab\there ", "a" * 90 + " ", "ünïcödé ", "end\n", "next line "]
+
+
+async def test_the_panes_lines_are_textuals_own_segment_for_segment():
+    """The events pane and the message text (padded left and right) draw through ``plain_lines``: at every scroll
+    position tried, and for crops of part of their rows and columns, the same segments as Textual's ``StylesCache``
+    draws, each line as long; and a line drawn again unchanged is the same strip, not a new one."""
+    from textual.geometry import Region
+
+    from streamview.widgets.lines import plain_inner
+
+    async with replayed_panes([MIXED[i % len(MIXED)] for i in range(400)], (120, 30)) as (pilot, app, events, text):
+        assert plain_inner(events) is not None and plain_inner(text) is not None  # (else this compares nothing new)
+        assert plain_inner(text)[1:] == (1, 1)  # the message text's padding: one cell each side
+        for widget in (events, text):
+            width, height = widget.region.size
+            crops = [Region(0, 0, width, height), Region(0, 3, width, 5), Region(7, 0, width - 20, height), Region(2, 1, 9, 4)]
+            top = round(widget.max_scroll_y)
+            for y in sorted({0, 1, top // 3, top // 2, top - 1, top}):
+                widget.scroll_to(y=y, animate=False, immediate=True)
+                for crop in crops:
+                    mine = widget.render_lines(crop)
+                    theirs = textuals_lines(widget, crop)
+                    assert [list(s) for s in mine] == [list(s) for s in theirs], (type(widget).__name__, y, crop)
+                    assert [s.cell_length for s in mine] == [s.cell_length for s in theirs]
+            whole = Region(0, 0, width, height)
+            first, again = widget.render_lines(whole), widget.render_lines(whole)
+            assert all(a is b for a, b in zip(first, again)), type(widget).__name__
+
+
+async def test_a_pane_with_a_border_is_drawn_by_textual():
+    """What ``plain_lines`` does not draw (a border here) is left to Textual's ``StylesCache``, as before."""
+    from textual.geometry import Region
+
+    from streamview.widgets.lines import plain_inner
+
+    async with replayed_panes(["a few words "] * 30, (100, 24)) as (pilot, app, events, text):
+        events.styles.border = ("round", "red")
+        await pilot.pause(0.2)
+        assert plain_inner(events) is None
+        crop = Region(0, 0, *events.region.size)
+        lines = events.render_lines(crop)
+        assert "╭" in "".join(seg.text for seg in lines[0])  # the border's corner, drawn by Textual
+        assert [list(s) for s in lines] == [list(s) for s in textuals_lines(events, crop)]
+
+
+async def test_an_event_row_is_the_rich_text_it_replaced_cell_for_cell():
+    """``row_segments`` against what the pane drew before (``row_text``, truncated with an ellipsis and padded,
+    the cursor's style over it, rendered by Rich and put on the pane's style): the same character in the same
+    style in every cell, for every event of a stream with wide characters and long rows, at widths from one that
+    cuts the time column to one with room to spare, selected or not, in the selected item or not, with an
+    anomaly or not."""
+    from rich.console import Console
+
+    from streamview.checks import Anomaly
+    from streamview.render import row_layout
+    from streamview.widgets.event_list import STYLE_CURSOR, row_segments, row_text
+    from streamview.widgets.theme import pane_styles
+
+    def cells(segments):
+        return [(ch, seg.style) for seg in segments for ch in seg.text]
+
+    async with replayed_panes([MIXED[i % len(MIXED)] for i in range(40)], (120, 30)) as (pilot, app, events, text):
+        session, styles, base = events.session, pane_styles(app), events.rich_style
+        console = Console(width=400, color_system="truecolor")
+        note = Anomaly("a-rule", 3, 3, "a note about 日本語 " * 4, severity="warning")
+        error = Anomaly("b-rule", 5, 5, "an error", severity="error")
+        compared = cut = 0
+        for width in (8, 20, 37, 60, 91, 150):
+            for index in range(len(session.events)):
+                ev, prev = session.events[index], session.events[index - 1] if index else None
+                layout = row_layout(width, session.numbered, session.longest_label)
+                for marks in ((), (note,), (note, error)):
+                    for selected, related in ((False, False), (True, False), (False, True)):
+                        text = row_text(session.describe(index), ev, prev, marks, related, layout, styles)
+                        cut += text.cell_len > width
+                        text.truncate(width, overflow="ellipsis", pad=True)
+                        if selected:
+                            text.stylize(STYLE_CURSOR)
+                        old = fit(Strip(list(text.render(console, end="")), width), width, base).apply_style(base)
+                        new = row_segments(session.describe(index), ev, prev, marks, related, layout, styles, width,
+                                           selected, base)
+                        assert cells(new) == cells(old), (width, index, marks, selected, related)
+                        assert Strip(new).cell_length == width
+                        compared += 1
+        assert compared > 500 and cut > 100  # rows cut with an ellipsis, and rows that fit, both compared

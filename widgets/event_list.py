@@ -6,6 +6,8 @@ until the user scrolls or moves the cursor, and says how many events arrived sin
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -45,6 +47,42 @@ def row_text(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anoma
     if related and styles.get("related") is not None:
         text.stylize(styles["related"])
     return text
+
+
+def row_segments(desc: Description, ev: StreamEvent, prev: StreamEvent | None, anomalies: Sequence[Anomaly], related: bool,
+                 layout: RowLayout, styles: dict, width: int, selected: bool, base: Style) -> list[Segment]:
+    """``row_text`` as the pane draws it, ``width`` cells (cut with an ellipsis, or padded), the cursor's style over
+    all of it when ``selected``, on the pane's own style ``base``: the same cells in the same styles as that text
+    truncated, padded, styled, rendered and put on ``base`` (``Strip.apply_style``), made as segments directly, in
+    half the time (at 1,000 events a second most rows on screen are new each frame)."""
+    related_style = styles.get("related") if related else None
+    spans = event_row(desc, ev, prev, anomalies, related, layout)
+    total = 0
+    for piece, _ in spans:
+        total += cell_len(piece)
+    room = width if total <= width else width - 1  # (cut: the last cell is the ellipsis, in the style it falls in)
+    segments: list[Segment] = []
+    used = 0
+    for piece, name in spans:
+        if not piece:
+            continue
+        style = styles.get(name)
+        if related_style is not None:
+            style = related_style if style is None else style + related_style
+        if selected:
+            style = STYLE_CURSOR if style is None else style + STYLE_CURSOR
+        style = base if style is None else base + style
+        n = cell_len(piece)
+        if used + n <= room:
+            segments.append(Segment(piece, style))
+            used += n
+            continue
+        segments.append(Segment(set_cell_size(piece, room - used) + "\u2026", style))
+        used = width
+        break
+    if used < width:  # the padding: the text's own style (none), the cursor's over it
+        segments.append(Segment(" " * (width - used), base + STYLE_CURSOR if selected else base))
+    return segments
 
 
 class EventList(PassStyle, ScrollView, can_focus=True):
@@ -267,20 +305,17 @@ class EventList(PassStyle, ScrollView, can_focus=True):
         marks = self.marks().get(index, ())
         selected = index == self.cursor
         related = self._related_key is not None and not selected and self.session.key_of(index) == self._related_key
-        key = (index, selected, related, width, layout, self.app.theme, tuple(id(a) for a in marks), ev.error is not None)
+        base = self.rich_style
+        key = (index, selected, related, width, layout, self.app.theme, tuple(id(a) for a in marks), ev.error is not None, base)
         strip = self._cache.get(key)
         if strip is None:
-            text = row_text(self.session.describe(index), ev, self.events[index - 1] if index else None, marks, related,
-                            layout, pane_styles(self.app))
-            text.truncate(width, overflow="ellipsis", pad=True)
-            if selected:
-                text.stylize(STYLE_CURSOR)
-            segments = list(text.render(self.app.console, end=""))
-            strip = fit(Strip(segments, width), width, self.rich_style)
+            segments = row_segments(self.session.describe(index), ev, self.events[index - 1] if index else None, marks,
+                                    related, layout, pane_styles(self.app), width, selected, base)
+            strip = fit(Strip(segments, width), width, base)
             self._cache[key] = strip
         # (no ``apply_offsets``: the rows are not text the screen's mouse selection copies, and a click is placed
         # by its own y; the offsets made a styled copy of every segment of each new row: 5 % of a live frame)
-        return strip.apply_style(self.rich_style)  # (cached in the strip)
+        return strip
 
     _related_key = None
 

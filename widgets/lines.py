@@ -28,6 +28,7 @@ from rich.style import Style
 from textual.dom import DOMNode
 from textual.geometry import Region, Size
 from textual.scrollbar import ScrollBar, ScrollBarRender
+from textual._segment_tools import line_pad
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -167,7 +168,10 @@ class PassStyle:
     def render_lines(self, crop: Region) -> list[Strip]:
         self._pass_style = DOMNode.rich_style.fget(self)  # type: ignore[attr-defined]
         try:
-            return super().render_lines(crop)  # type: ignore[misc]
+            plain = plain_inner(self)  # type: ignore[arg-type]
+            if plain is None:
+                return super().render_lines(crop)  # type: ignore[misc]
+            return plain_lines(self, crop, plain)  # type: ignore[arg-type]
         finally:
             self._pass_style = None
 
@@ -175,3 +179,69 @@ class PassStyle:
     def rich_style(self):
         style = self._pass_style
         return style if style is not None else DOMNode.rich_style.fget(self)  # type: ignore[attr-defined]
+
+
+
+def plain_inner(widget: Widget) -> tuple[Style, int, int] | None:
+    """The background style a widget's content lines are drawn on and its left and right padding, if Textual's
+    ``StylesCache`` would add nothing else to them (no border, outline, padding above or below, tint, hatch,
+    opacity, text opacity, or a hovered link); else None."""
+    styles = widget.styles
+    if widget.BLANK or widget.opacity != 1.0 or styles.text_opacity != 1.0 or styles.tint.a:
+        return None
+    top, right, bottom, left = styles.padding
+    if top or bottom or any(edge for edge, _ in styles.border) or any(edge for edge, _ in styles.outline):
+        return None
+    if styles.has_rule("hatch") and styles.hatch != "none":
+        return None
+    if widget.auto_links and widget.hover_style._link_id:
+        return None
+    width, height = widget.region.size
+    if widget.content_region.size != (width - left - right, height):
+        return None
+    base_background, background = widget.background_colors
+    return widget._styles_cache.get_inner_outer(base_background, background)[0].rich_style, left, right
+
+
+def plain_lines(widget: Widget, crop: Region, plain: tuple[Style, int, int]) -> list[Strip]:
+    """``Widget.render_lines(crop)`` for a widget ``plain_inner`` found plain: the same lines, with the same
+    segments, but each line the widget drew last time (its ``render_line`` gave the same strip: a row it had
+    cached) is the strip made of it then, not a new one. Textual's ``StylesCache`` makes a new strip of every line
+    it draws, and each new strip runs the app's line filters again: 70 to 100 us a line. At 1,000 events a second
+    the events pane and the message text are drawn again up to 40 times a second, every row moved by a scroll,
+    though nearly all of them are rows the widgets had cached (``benchmarks/live_latency.py``)."""
+    inner, pad_left, pad_right = plain
+    width, height = widget.region.size
+    content_width = width - pad_left - pad_right
+    _, background = widget.background_colors
+    filters = tuple(widget.get_line_filters())
+    key = (width, inner, background, filters)
+    last = widget.__dict__.get("_plain_lines")
+    known: dict = last[1] if last is not None and last[0] == key else {}
+    drawn: dict = {}
+    render_line = widget.render_line
+    strips: list[Strip] = []
+    for y in crop.line_range:
+        line = render_line(y) if y < height else Strip.blank(content_width, inner)
+        hit = known.get(id(line))
+        if hit is not None and hit[0] is line:
+            strip = hit[1]
+        else:
+            strip = line.adjust_cell_length(content_width, inner)
+            if pad_left or pad_right:
+                strip = Strip(line_pad(strip, pad_left, pad_right, inner), width)
+            elif strip.cell_length != width:
+                strip = Strip(strip, width)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+        drawn[id(line)] = (line, strip)  # (the line is kept with it: its id is not another's while it is here)
+        strips.append(strip)
+    if crop.line_range == range(height):
+        widget.__dict__["_plain_lines"] = (key, drawn)
+    else:  # a part of the widget: what it drew elsewhere is kept too
+        known.update(drawn)
+        widget.__dict__["_plain_lines"] = (key, known if len(known) <= 4 * height else drawn)
+    if crop.column_span != (0, width):
+        x1, x2 = crop.column_span
+        strips = [strip.crop(x1, x2) for strip in strips]
+    return strips
