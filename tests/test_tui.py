@@ -647,3 +647,49 @@ def test_the_screen_is_repainted_within_a_millisecond_of_a_frame_and_a_users_fps
     # for the processes the app starts
     assert _repaint_period(env) == "1000 0.001 None"
     assert _repaint_period({**env, "TEXTUAL_FPS": "30"}) == "30 0.033333 30"
+
+
+async def test_the_status_lines_counts_are_drawn_a_few_times_a_second_and_the_last_ones_always(monkeypatch):
+    """600 events played 2 ms apart (over a second): a status line that changes only in its counts is drawn at
+    most every ``STATUS_EVERY`` seconds (it spans the screen: drawn each frame, it had Textual repaint the whole
+    screen), a change of anything else at once (the phase, here), and once the stream has ended and gone quiet,
+    the line shows the last counts exactly."""
+    import time
+
+    from streamview.tui import app as app_module
+    from tests.conftest import make_app, message_stream, sse, wait_until
+
+    app = make_app(sse(message_stream([f"w{i} " for i in range(592)])), pace=0.002)
+    drawn: list[tuple[float, str]] = []
+    async with app.run_test(size=(120, 30)) as pilot:
+        status = app._status
+        update = status.update
+
+        def recorded(content, *args, **kwargs):
+            drawn.append((time.monotonic(), str(content)))
+            return update(content, *args, **kwargs)
+
+        status.update = recorded
+        await wait_until(pilot, lambda: app.player.finished, timeout=20)
+        await pilot.pause(app_module.STATUS_EVERY + 0.2)
+        total = len(app.model.events)
+        assert total == 600
+        assert f"{total:,} events" in drawn[-1][1] and "ended" in drawn[-1][1]  # the last counts, exactly
+        # a count that changes just after a draw, and nothing after it: drawn once the interval has passed
+        monkeypatch.setattr(type(app.player), "total", property(lambda self: 12_344))
+        app._update_status()  # (drawn: the last draw was long enough ago)
+        assert "/12,344 events" in str(status.render())
+        monkeypatch.setattr(type(app.player), "total", property(lambda self: 12_345))
+        app._update_status()
+        assert "/12,345 events" not in str(status.render())  # (not yet: too soon after the last draw)
+        await pilot.pause(app_module.STATUS_EVERY + 0.15)
+        assert "/12,345 events" in str(status.render())
+    import re
+
+    def steady(text: str) -> str:  # the line but its counts (events, the rate)
+        return re.sub(r"[\d,]+(/[\d,]+)? events|[\d,]+ ev/s", "#", text)
+
+    counts_only = [t1 - t0 for (t0, a), (t1, b) in zip(drawn, drawn[1:]) if steady(a) == steady(b)]
+    assert counts_only, drawn  # (the stream took long enough for counts to tick between draws)
+    assert min(counts_only) >= app_module.STATUS_EVERY - 0.01, counts_only
+    assert len(drawn) < 20, len(drawn)  # not one a frame: 600 events over a second and more at 40 frames a second

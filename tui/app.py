@@ -39,6 +39,7 @@ MIN_GAP = 1 / 40  # seconds at least between two frames: an event that arrives i
 # not at the heartbeat's next tick (and Textual's own repaint follows within a millisecond: tui/__init__).
 # At 60 a second a frame at 200x50 (15 to 20 ms) left the loop no time to read: at 1,000 events/s the median wait
 # from arrival to screen was 35 to 42 ms, against 25 to 28 ms at 40 (benchmarks/live_latency.py, runs alternated)
+STATUS_EVERY = 0.25  # seconds at least between two draws of the status line that change only its counts
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
 LOADING_FRAME = 0.2  # seconds between frames while a file loads at full speed (--instant): each draws half of the
 # panes (all of them took 15 to 20 ms at 200x50, and Textual's repaint after it 20 to 70), and keys are drawn at once
@@ -99,6 +100,9 @@ class StreamviewApp(App[int]):
         self.saved_path: str | None = None
         self._shown = -1
         self._status_text = ""
+        self._status_steady: tuple = ()  # the status line's bits but its counts, as last drawn
+        self._status_at = 0.0  # when the status line was last drawn
+        self._status_trailing = None  # the timer that draws the last counts (``_update_status``)
         self._marks_key = (0, False)
         self._timeline_at = 0.0
         self._times_read = 0  # the events whose arrival times the timeline has looked at (whether they go back)
@@ -420,11 +424,16 @@ class StreamviewApp(App[int]):
             self._response_view.update_from(model, extra)
             self._update_status()
 
-    def _update_status(self) -> None:
+    def _update_status(self, force: bool = False) -> None:
+        """The status line (the top line). While events arrive, a change of only its counts (events, the rate) is
+        drawn at most ``STATUS_EVERY`` seconds apart, and the last counts once the stream goes quiet: the line
+        spans the screen, and Textual repaints the box around every change of a frame, so a count ticking at each
+        frame had the whole screen drawn each time (the response pane too, which had not changed)."""
         model, p = self.model, self.player
         n = len(model.events)
         count = f"{n:,}/{p.total:,} events" if p.total is not None else f"{n:,} events"
         bits = [" streamview", self.label, model.state.status or "-", self.phase(), count]
+        volatile = {4}  # the bits that tick while events arrive: the count, the rate
         # the timings are the stream's own only when it has them (live arrival, or a transcript's t= times); a
         # transcript without them is played at a steady pace, and that schedule says nothing about the stream
         first = model.first
@@ -434,6 +443,7 @@ class StreamviewApp(App[int]):
             elif model.time_to_first_event is not None:
                 bits.append(f"first event {model.time_to_first_event:.2f}s")
             if model.rate is not None:
+                volatile.add(len(bits))
                 bits.append(f"{model.rate:,.0f} ev/s")
         elif first is not None:
             bits.append("no timing recorded")
@@ -447,9 +457,24 @@ class StreamviewApp(App[int]):
         if self._search_note:
             bits.append(self._search_note)
         text = "  ".join(visible_line(b) for b in bits)
-        if text != self._status_text:
-            self._status_text = text
-            self._status.update(Text(text), layout=False)  # one docked line: no layout of the screen each frame
+        if text == self._status_text:
+            return
+        steady = tuple(b for i, b in enumerate(bits) if i not in volatile)
+        now = time.monotonic()
+        if not force and steady == self._status_steady and now - self._status_at < STATUS_EVERY:
+            if self._status_trailing is None:  # the last counts, once the stream goes quiet
+                self._status_trailing = self.set_timer(STATUS_EVERY, self._status_trail)
+            return
+        if self._status_trailing is not None:
+            self._status_trailing.stop()
+            self._status_trailing = None
+        self._status_text, self._status_steady, self._status_at = text, steady, now
+        self._status.update(Text(text), layout=False)  # one docked line: no layout of the screen each frame
+
+    def _status_trail(self) -> None:
+        self._status_trailing = None
+        if self._status.is_attached:
+            self._update_status(force=True)
 
     # -- actions -----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:
