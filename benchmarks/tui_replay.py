@@ -643,7 +643,7 @@ def targets(tui: dict, check: dict | None) -> list[str]:
         lines.append(f"peak RSS {rss:.1f} MB: target under 250 MB, {verdict(rss < 250)}")
         p95, mx = tui.get("key_p95_ms"), tui.get("key_max_ms")
         if p95 is not None and mx is not None:
-            lines.append(f"key wait p95 {p95:.0f} ms, max {mx:.0f} ms: targets 33 / 100 ms, {verdict(p95 < 33 and mx < 100)}")
+            lines.append(f"key wait p95 {p95:.1f} ms, max {mx:.0f} ms: targets 33 / 100 ms, {verdict(p95 < 33 and mx < 100)}")
     elif events >= 100_000:
         lines.append(f"all on screen in {wall:.2f} s: target under 1.5 s, {verdict(wall < 1.5)}")
         lines.append(f"peak RSS {rss:.1f} MB: target under 100 MB, {verdict(rss < 100)}")

@@ -10,12 +10,8 @@ message, and never recorded.
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
 import json
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -250,6 +246,11 @@ class LiveSource:
         arrival time is when its bytes came, not when the loop was free to look (it was drawing). The chunks are
         yielded one by one, in order, as soon as the loop has its turn; failures are raised here, as ``LiveError``.
         When the consumer stops (or is cancelled), the connection is shut, and the thread ends."""
+        import asyncio  # (here: `--help` and `print` do not import asyncio)
+        import collections
+        import contextlib
+        import socket
+
         loop = asyncio.get_running_loop()
         queue: collections.deque = collections.deque()  # (kind, arrival, value) from the thread, in order
         ready = asyncio.Event()
