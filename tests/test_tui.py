@@ -693,3 +693,32 @@ async def test_the_status_lines_counts_are_drawn_a_few_times_a_second_and_the_la
     assert counts_only, drawn  # (the stream took long enough for counts to tick between draws)
     assert min(counts_only) >= app_module.STATUS_EVERY - 0.01, counts_only
     assert len(drawn) < 20, len(drawn)  # not one a frame: 600 events over a second and more at 40 frames a second
+
+
+async def test_a_slow_streams_status_line_shows_every_count():
+    """Events 80 ms apart (frames far apart): every count is drawn as it comes, so the status line agrees with the
+    rows; only fast streams have their counts drawn a few times a second."""
+    import re
+
+    from tests.conftest import make_app, message_stream, sse, wait_until
+
+    app = make_app(sse(message_stream([f"w{i} " for i in range(12)])), pace=0.08)
+    counts: list[int] = []
+    async with app.run_test(size=(120, 30)) as pilot:
+        status = app._status
+        update = status.update
+
+        def recorded(content, *args, **kwargs):
+            found = re.search(r"([\d,]+)(/[\d,]+)? events", str(content))
+            if found:
+                counts.append(int(found.group(1).replace(",", "")))
+            return update(content, *args, **kwargs)
+
+        status.update = recorded
+        await wait_until(pilot, lambda: app.player.finished, timeout=20)
+    total = len(app.model.events)
+    assert total == 20
+    shown = sorted(set(counts))
+    # every one once the stream is under way, but where a busy machine drew two events in one frame (drawn every
+    # 0.25 s, it would be one in three)
+    assert shown[-1] == total and len([n for n in shown if n >= 5]) >= 0.8 * (total - 4), counts

@@ -39,7 +39,8 @@ MIN_GAP = 1 / 40  # seconds at least between two frames: an event that arrives i
 # not at the heartbeat's next tick (and Textual's own repaint follows within a millisecond: tui/__init__).
 # At 60 a second a frame at 200x50 (15 to 20 ms) left the loop no time to read: at 1,000 events/s the median wait
 # from arrival to screen was 35 to 42 ms, against 25 to 28 ms at 40 (benchmarks/live_latency.py, runs alternated)
-STATUS_EVERY = 0.25  # seconds at least between two draws of the status line that change only its counts
+STATUS_EVERY = 0.25  # seconds at least between two draws of the status line that change only its counts, while
+STATUS_FAST = 0.05  # its counts change less than this many seconds apart
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
 LOADING_FRAME = 0.2  # seconds between frames while a file loads at full speed (--instant): each draws half of the
 # panes (all of them took 15 to 20 ms at 200x50, and Textual's repaint after it 20 to 70), and keys are drawn at once
@@ -102,6 +103,8 @@ class StreamviewApp(App[int]):
         self._status_text = ""
         self._status_steady: tuple = ()  # the status line's bits but its counts, as last drawn
         self._status_at = 0.0  # when the status line was last drawn
+        self._status_asked = 0.0  # when its text last changed (drawn or not)
+        self._status_n = 0  # the number of events then
         self._status_trailing = None  # the timer that draws the last counts (``_update_status``)
         self._marks_key = (0, False)
         self._timeline_at = 0.0
@@ -425,10 +428,12 @@ class StreamviewApp(App[int]):
             self._update_status()
 
     def _update_status(self, force: bool = False) -> None:
-        """The status line (the top line). While events arrive, a change of only its counts (events, the rate) is
-        drawn at most ``STATUS_EVERY`` seconds apart, and the last counts once the stream goes quiet: the line
-        spans the screen, and Textual repaints the box around every change of a frame, so a count ticking at each
-        frame had the whole screen drawn each time (the response pane too, which had not changed)."""
+        """The status line (the top line). While events arrive fast (frames less than ``STATUS_FAST`` apart, or
+        more than one event a frame), a change of only its counts (events, the rate) is drawn at most
+        ``STATUS_EVERY`` seconds apart, and the last counts once the stream goes quiet; slower, every change is
+        drawn, so the counts agree with the rows. The line spans the screen, and Textual repaints the box around
+        all of a frame's changes: a count ticking at each frame had the whole screen drawn each time (the response
+        pane too, which had not changed)."""
         model, p = self.model, self.player
         n = len(model.events)
         count = f"{n:,}/{p.total:,} events" if p.total is not None else f"{n:,} events"
@@ -461,7 +466,10 @@ class StreamviewApp(App[int]):
             return
         steady = tuple(b for i, b in enumerate(bits) if i not in volatile)
         now = time.monotonic()
-        if not force and steady == self._status_steady and now - self._status_at < STATUS_EVERY:
+        # fast: frames close together, or more than one event since the last change (a frame that had to wait)
+        fast = now - self._status_asked < STATUS_FAST or n - self._status_n > 1
+        self._status_asked, self._status_n = now, n
+        if not force and fast and steady == self._status_steady and now - self._status_at < STATUS_EVERY:
             if self._status_trailing is None:  # the last counts, once the stream goes quiet
                 self._status_trailing = self.set_timer(STATUS_EVERY, self._status_trail)
             return
