@@ -22,7 +22,12 @@ events pane's ``render_line`` is wrapped to note when each event's row is first 
   the end of the stream (``--no-floor`` leaves it out).
   Where that share is most of a core, no drawing can keep up.
 
-    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N] [--no-floor]
+The server writes each event at once (``TCP_NODELAY``, as uvicorn, asyncio, nginx and Go's server do); ``--nagle``
+leaves Nagle's algorithm on, as ``http.server`` does by default and as this benchmark did before 2026-12-03: each
+small write then waits for the last to be acknowledged, and with the client's delayed acknowledgements the client
+read the stream in stalls of 30 to 40 ms.
+
+    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N] [--no-floor] [--nagle]
 
 ``--repeat N`` runs each rate N times, each run in a process of its own.
 """
@@ -45,10 +50,14 @@ UPSTREAM = r"""
 import json, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-RATE, SECONDS = float(sys.argv[1]), float(sys.argv[2])
+RATE, SECONDS, NAGLE = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "nagle"
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # each write goes out at once (TCP_NODELAY), as from uvicorn, asyncio, nginx or Go's server; http.server's
+    # default (Nagle's algorithm on) holds a small write until the last is acknowledged, and the client's delayed
+    # acknowledgement made that up to 40 ms: stalls of 30 to 40 ms in what the client read (``--nagle``)
+    disable_nagle_algorithm = not NAGLE
 
     def log_message(self, *args):
         pass
@@ -88,13 +97,16 @@ server.serve_forever()
 """
 
 
+NAGLE = False  # ``--nagle``: the server as http.server is by default, as the figures before 2026-12-03 were measured
+
+
 @contextlib.contextmanager
 def upstream(rate: float, seconds: float):
     """The loopback server (a process of its own) at ``rate`` for ``seconds``, and the request ``streamview live``
     would make to it."""
     from streamview.live import build_request
 
-    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
+    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(rate), str(seconds), "nagle" if NAGLE else "nodelay"], stdout=subprocess.PIPE, text=True)
     try:
         port = int(up.stdout.readline())
         os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-key")
@@ -299,11 +311,16 @@ def main() -> int:
     ap.add_argument("--size", default="200x50")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each rate, each in a fresh process (this machine's speed varies)")
     ap.add_argument("--no-floor", action="store_true", help="leave out the floor: the same stream with no App")
+    ap.add_argument("--nagle", action="store_true", help="the server with Nagle's algorithm on (http.server's "
+                    "default; real servers turn it off): how this benchmark ran before 2026-12-03")
     args = ap.parse_args()
+    global NAGLE
+    NAGLE = args.nagle
     sys.path.insert(0, ROOT)
     w, h = (int(x) for x in args.size.split("x"))
     targets = {1000.0: 50.0, 10000.0: 100.0}
-    print(f"streamview live on a loopback server, the App headless at {w}x{h}, {args.seconds:g} s a rate"
+    print(f"streamview live on a loopback server{' (Nagle on)' if NAGLE else ''}, the App headless at {w}x{h}, "
+          f"{args.seconds:g} s a rate"
           f"{f', {args.repeat} runs each' if args.repeat > 1 else ''}")
     for rate in (float(r) for r in args.rates.split(",")):
         if args.repeat == 1:
@@ -314,7 +331,8 @@ def main() -> int:
         for _ in range(args.repeat):  # each run in a process of its own, as tui_replay.py does: no run inherits
             # another's heap, spool or collector state
             child = subprocess.run([sys.executable, os.path.abspath(__file__), "--rates", f"{rate:g}", "--seconds",
-                                    f"{args.seconds:g}", "--size", args.size] + (["--no-floor"] if args.no_floor else []),
+                                    f"{args.seconds:g}", "--size", args.size] + (["--no-floor"] if args.no_floor else [])
+                                   + (["--nagle"] if args.nagle else []),
                                    capture_output=True, text=True)
             print("\n".join(child.stdout.splitlines()[1:]) or child.stderr.strip(), flush=True)
     return 0

@@ -38,6 +38,8 @@ class Upstream(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # each write at once (TCP_NODELAY), as real servers send (http.server's default
+    # holds a small write until the last is acknowledged: benchmarks/live_latency.py)
 
     def log_message(self, *args) -> None:
         pass
