@@ -10,7 +10,10 @@ subprocess, so peak memory is per case:
              the issue's targets for the 1M and 100k transcripts (told apart by their event counts).
   baseline   headless decode + assemble: ``streamview.source.read_events`` on the file, then
              ``Session.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
-  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add, emit_many=model.add_many)`` in a bare asyncio loop, no UI: the same work
+  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add, emit_many=model.add_many)`` in a bare asyncio loop, no UI, with
+             ``model = Session(name, player=player)`` as the App makes it (before 2026-12-03 the session was made
+             without ``player=``: a second store of its own, every event's bytes spooled again, 0.5 s more per 100k
+             events): the same work
              through the reader task (``asyncio.to_thread`` reads) and the batched playback loop.
   tui        ``StreamviewApp(Player(fp, instant=True))`` in a headless ``App.run_test(size=(200, 50))``. Timed from
              just before ``run_test`` (app start) until the player has finished, ``EventList.count`` equals the
@@ -307,7 +310,7 @@ def child_player(path: str, trace: bool) -> dict:
         t0 = time.perf_counter()
         fp = open(path, "rb")
         player = Player(fp, instant=True)
-        model = Session(os.path.basename(path), meta=player.meta)
+        model = Session(os.path.basename(path), player=player)  # as the App's session: it reads the player's store
         done = asyncio.Event()
         task = asyncio.create_task(player.run(model.add, done.set, emit_many=model.add_many))
         await done.wait()

@@ -299,7 +299,8 @@ class LiveSource:
                 kind, at, value = queue.popleft()
                 if kind == "chunk":
                     counts[1] += len(value)
-                    room.set()
+                    if not room.is_set():  # (the thread clears it only to wait: a set per chunk is a lock and a
+                        room.set()  # notify, 3 to 10 us each, at 10,000 chunks a second)
                     self._arrived = at
                     self.bytes_received += len(value)
                     yield value
