@@ -595,24 +595,33 @@ async def test_moving_the_cursor_draws_the_rows_it_leaves_and_reaches():
         assert related is not None and events.session.key_of(6) == related  # a move within one item
 
 
-async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(monkeypatch):
-    """While a file loads at full speed, a frame brings either the events' half of the panes (the list, the header,
-    the timeline, the status) or the message and the response up to date, in turn, LOADING_FRAME apart: no
-    repaint holds the loop as long as all of them at once. At the end every pane is drawn in one frame."""
+async def _frames_on_a_fake_clock(app, pilot, monkeypatch) -> tuple[list[float], list[str]]:
+    """Once ``app`` has played its stream: the App's clock made a list to move by hand (10 s after its last frame),
+    and a list that each frame's drawing of the events and of the message notes itself in."""
     import types
 
     from streamview.tui import app as app_mod
 
+    await wait_until(pilot, lambda: app.player.finished)
+    await pilot.pause(0.2)
+    clock = [app._drawn_at + 10.0]
+    monkeypatch.setattr(app_mod, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    drawn: list[str] = []
+    sync, live = app._events.sync, app._message_view.update_live
+    monkeypatch.setattr(app._events, "sync", lambda n: (drawn.append("events"), sync(n)))
+    monkeypatch.setattr(app._message_view, "update_live", lambda *a: (drawn.append("message"), live(*a)))
+    return clock, drawn
+
+
+async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(monkeypatch):
+    """While a file loads at full speed, a frame brings either the events' half of the panes (the list, the header,
+    the timeline, the status) or the message and the response up to date, in turn, LOADING_FRAME apart: no
+    repaint holds the loop as long as all of them at once. At the end every pane is drawn in one frame."""
+    from streamview.tui import app as app_mod
+
     app = make_app(SEED_O4, instant=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.player.finished)
-        await pilot.pause(0.2)
-        clock = [app._drawn_at + 10.0]
-        monkeypatch.setattr(app_mod, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
-        drawn: list[str] = []
-        sync, live = app._events.sync, app._message_view.update_live
-        monkeypatch.setattr(app._events, "sync", lambda n: (drawn.append("events"), sync(n)))
-        monkeypatch.setattr(app._message_view, "update_live", lambda *a: (drawn.append("message"), live(*a)))
+        clock, drawn = await _frames_on_a_fake_clock(app, pilot, monkeypatch)
         app.player.finished = False  # as if it were still loading (nothing awaits between the frames below)
 
         def frame(after: float) -> list[str]:
@@ -629,6 +638,42 @@ async def test_a_file_loading_at_full_speed_is_drawn_half_the_panes_at_a_time(mo
         assert frame(app_mod.LOADING_FRAME + 0.001) == ["events"]
         app.player.finished = True
         assert frame(app_mod.MIN_GAP + 0.001) == ["events", "message"]
+
+
+async def test_frames_come_half_as_often_while_events_pour_in(monkeypatch):
+    """Events arriving faster than ``BUSY_RATE`` a second have the next frame wait ``BUSY_GAP`` (the loop reads
+    meanwhile: 40 repaints a second left a 10,000 events/s stream behind), slower ones ``MIN_GAP``: a frame asked
+    for sooner draws nothing, and the one after the gap draws every pane."""
+    from streamview.tui import app as app_mod
+
+    assert app_mod.BUSY_GAP > app_mod.MIN_GAP
+    app = make_app(SEED_O4, pace=0.001)
+    async with app.run_test(size=(120, 40)) as pilot:
+        clock, drawn = await _frames_on_a_fake_clock(app, pilot, monkeypatch)
+        n = len(app.model.events)
+
+        def frame(after: float, new_events: int) -> list[str]:
+            """A frame ``after`` seconds after the last one, as if ``new_events`` had come since the last drawn."""
+            clock[0] += after
+            app._drawn_n = n - new_events
+            app.player.speed = app.player.speed * 2  # something changed: the frame has something to draw
+            drawn.clear()
+            app.render_frame()
+            if app._frame_soon is not None:  # (the deferred frame, asked for on the real loop: not wanted here)
+                app._frame_soon.cancel()
+                app._frame_soon = None
+            return list(drawn)
+
+        both = ["events", "message"]
+        assert frame(10.0, 1) == both  # one event in 10 s: the next frame may come MIN_GAP later
+        gap = app_mod.MIN_GAP
+        fast = int(app_mod.BUSY_RATE * 2 * (gap + 0.001))  # twice the busy rate over the gap
+        assert frame(gap + 0.001, fast) == both  # drawn (the gap was MIN_GAP), and the rate is now high
+        assert frame(gap + 0.001, 0) == []  # too soon: BUSY_GAP has not passed
+        assert frame(app_mod.BUSY_GAP - gap, 0) == both  # BUSY_GAP after the last frame (none came since)
+        slow = int(app_mod.BUSY_RATE / 2 * (gap + 0.001))  # half the busy rate
+        assert frame(gap + 0.001, slow) == both  # MIN_GAP again: the last frame saw no new event
+        assert frame(gap + 0.001, 0) == both  # and after one at half the busy rate, MIN_GAP still
 
 
 def _repaint_period(env: dict) -> str:

@@ -39,6 +39,10 @@ MIN_GAP = 1 / 40  # seconds at least between two frames: an event that arrives i
 # not at the heartbeat's next tick (and Textual's own repaint follows within a millisecond: tui/__init__).
 # At 60 a second a frame at 200x50 (15 to 20 ms) left the loop no time to read: at 1,000 events/s the median wait
 # from arrival to screen was 35 to 42 ms, against 25 to 28 ms at 40 (benchmarks/live_latency.py, runs alternated)
+BUSY_RATE = 3_000  # events a second above which frames come at most BUSY_GAP apart, not MIN_GAP: at 10,000 events
+BUSY_GAP = 1 / 20  # a second, 40 repaints a second of 15 to 25 ms each left the loop too little time to read, and
+# the stream fell behind (arrival to screen p50 93 -> 55 ms, p99 174 -> 143 ms, medians of 6 alternated rounds of
+# benchmarks/live_latency.py; at 1,000 events a second nothing changes)
 STATUS_EVERY = 0.25  # seconds at least between two draws of the status line that change only its counts, while
 STATUS_FAST = 0.05  # its counts change less than this many seconds apart
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
@@ -124,6 +128,8 @@ class StreamviewApp(App[int]):
         self._synced_at = 0.0  # when the panes were last brought up to date
         self._half: bool | None = None  # loading at full speed: True, the last frame drew the events' half of the panes
         self._drawn_at = 0.0  # when the last frame was drawn (``render_frame``)
+        self._drawn_n = 0  # ... and how many events there were then
+        self._gap = MIN_GAP  # seconds at least from it to the next: BUSY_GAP while events pour in
         self._frame_soon = None  # the frame an arrived event asked for (``asyncio.TimerHandle``), until it runs
         self._timeline_stale = False  # events the timeline has not drawn yet
         self._gc_threshold = gc.get_threshold()
@@ -295,7 +301,7 @@ class StreamviewApp(App[int]):
         if self._frame_soon is None and not (p.instant and p.live is None):
             # drawn as soon as the last frame allows, not at the heartbeat's next tick (a file loading at full speed
             # is drawn by the heartbeat, 5 times a second: ``render_frame``)
-            delay = max(0.0, self._drawn_at + MIN_GAP - time.monotonic())
+            delay = max(0.0, self._drawn_at + self._gap - time.monotonic())
             self._frame_soon = asyncio.get_running_loop().call_later(delay, self._frame_now)
 
     def _frame_now(self) -> None:
@@ -393,12 +399,15 @@ class StreamviewApp(App[int]):
             # the message and the response), so that no frame's repaint keeps a key waiting long; a followed file
             # that has caught up is drawn as its events come
             return
-        if now - self._drawn_at < MIN_GAP:  # too soon after the last frame: this one comes when it may
+        if now - self._drawn_at < self._gap:  # too soon after the last frame: this one comes when it may
             if self._frame_soon is None:
-                wait = self._drawn_at + MIN_GAP - now
+                wait = self._drawn_at + self._gap - now
                 self._frame_soon = asyncio.get_running_loop().call_later(wait, self._frame_now)
             return
-        self._synced_at = self._drawn_at = now
+        n = len(model.events)
+        rate = (n - self._drawn_n) / max(1e-3, now - self._drawn_at)  # events a second since the last frame
+        self._gap = BUSY_GAP if rate > BUSY_RATE else MIN_GAP
+        self._synced_at, self._drawn_at, self._drawn_n = now, now, n
         self._half = half = (not self._half) if loading else None
         if half is not True:
             self._shown = key
