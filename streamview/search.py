@@ -3,7 +3,10 @@ start index on, wrapping round once.
 
 The scan runs in slices (``step(budget)``) so that a caller in an event loop can answer keys between them and
 stop it when another search starts. Matching is the case-folded query in the case-folded data (measured faster
-here than a case-insensitive regex on the stored bytes).
+here than a case-insensitive regex on the stored bytes). For a query that is ASCII, a run of stored events is
+first asked of the store as a whole (``EventStore.may_hold``: one read of the stretch of the file it lies in,
+lowered as bytes, and only its events that are not all ASCII folded one by one), and looked at event by event only
+when it may hold the query.
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ class Search:
             count = min(stop - self.scanned, n - first)  # one run, not across the wrap
             stop = self.scanned + count
             if datas is not None:
-                found = self._scan_store(events, datas(first, first + count), first, types)
+                if self._skip(events, first, count, types):
+                    found = None  # (none of them holds the query: not looked at one by one)
+                else:
+                    found = self._scan_store(events, datas(first, first + count), first, types)
             else:
                 found = self._scan_list(events, first, count)
             if found is not None:
@@ -71,6 +77,21 @@ class Search:
             if hit:
                 return first + k
         return None
+
+    def _skip(self, events, first: int, count: int, types: dict[str, bool]) -> bool:
+        """Whether none of events ``first`` to ``first + count`` can match: no type of theirs holds the query, and
+        the store says none of their data does (``EventStore.may_hold``: one read and one case fold for the run)."""
+        may_hold, types_in = getattr(events, "may_hold", None), getattr(events, "types_in", None)
+        needle = self._needle
+        if may_hold is None or types_in is None or not needle.isascii() or "\0" in needle:
+            return False
+        for t in types_in(first, first + count):
+            hit = types.get(t)
+            if hit is None:
+                hit = types[t] = needle in t.casefold()
+            if hit:
+                return False
+        return not may_hold(first, first + count, needle)
 
     def _scan_list(self, events, first: int, count: int) -> int | None:
         needle = self._needle

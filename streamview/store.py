@@ -24,6 +24,7 @@ import stat
 import threading
 from array import array
 from bisect import bisect_left
+from operator import le
 from typing import Any, Iterator
 
 from .events import _UNSET, StreamEvent
@@ -33,6 +34,12 @@ _NAN = float("nan")
 CACHE = 2048  # events kept as objects once read back (rows on screen come from here)
 CACHE_DATA = 64 * 1024  # a bigger event is not kept as an object: its data is read again when asked
 READ_SPAN = 1 << 20  # bulk reads (search, save, a slice) read up to this many bytes at a go
+# (may_hold) the characters that case-fold to something with ASCII in it (19: ß, İ, ŉ, ſ, ǰ, ẖ-ẚ, ẞ, the Kelvin
+# sign, ﬀ-ﬆ), as UTF-8; and the ASCII bytes, to be deleted
+# (tests/test_search.py works them out from Python's own case folding)
+FOLDS_TO_ASCII = tuple(c.encode() for c in "\u00df\u0130\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u1e9e\u212a"
+                       "\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06")
+_ASCII = bytes(range(128))
 GAP = 4096  # ...and read across a gap this small between two events' data rather than make two reads
 MAX_FILES = 256  # transcript files read in place at once; past this a file's events go to the spool
 
@@ -453,6 +460,46 @@ class EventStore:
         r = self._r
         held = r.held.get(i) if r.held else None
         return held.type if held is not None else r.shapes[r.sh[i]][2]
+
+    def may_hold(self, a: int, b: int, folded: str) -> bool:
+        """Whether the data of any of events ``a`` to ``b`` may hold ``folded`` (case-folded ASCII, no NUL), as
+        ``folded in data.decode(errors="replace").casefold()`` finds it: False only when none does.
+
+        Events whose data lie in the file one after another are looked at in one read of the stretch they lie in,
+        lowered as bytes (what case folding does to ASCII): the query found there is a maybe (a field name or a
+        comment may hold it too). Not found there, the data can hold it only through a character that folds to
+        ASCII letters (ß, ſ, the Kelvin sign: ``FOLDS_TO_ASCII``), so a stretch without one of those holds none.
+        Any other run (the spool, events held as objects, data out of order) says maybe."""
+        b = min(b, len(self))
+        if a >= b:
+            return False
+        r = self._r
+        if r.held or r.index is None:
+            return True
+        offs, lens = r.off, r.len
+        start, last = offs[a], offs[b - 1]
+        end = last + lens[b - 1]
+        if start < 0 or last < start or end - start > 8 * READ_SPAN:
+            return True
+        places = offs[a:b]
+        if min(places) < 0 or not all(map(le, places, places[1:])):  # (in the file's order, as read)
+            return True
+        stretch = r.index.read(start, end - start)
+        if folded.encode() in stretch.lower():
+            return True
+        if stretch.isascii():
+            return False
+        rest = stretch.translate(None, _ASCII)  # the bytes that are not ASCII (a few hundred in a stretch)
+        return any(seq in rest for seq in FOLDS_TO_ASCII)
+
+    def types_in(self, a: int, b: int) -> set[str]:
+        """The types of events ``a`` to ``b``, each once (read from the array of shapes: no event made)."""
+        r = self._r
+        b = min(b, len(self))
+        types = {r.shapes[sid][2] for sid in set(r.sh[a:b])}
+        if r.held:
+            types.update(held.type for i, held in r.held.items() if a <= i < b)
+        return types
 
     def error_of(self, i: int) -> str | None:
         r = self._r

@@ -136,3 +136,75 @@ async def test_a_filter_over_many_events_scans_in_slices_answering_keys(tmp_path
         events.set_filter("anomalies", lambda i: False)  # a new filter: the scan of the last one stops
         await until(lambda: not events.filtering)
         assert events.filter_name == "anomalies" and events.rows == []
+
+
+def test_the_characters_that_fold_to_ascii_are_pythons_own():
+    """``EventStore.may_hold`` passes over a stretch whose lowered bytes lack an ASCII query only when it holds
+    none of the characters whose case folding has ASCII in it: the list it keeps is Python's own."""
+    from streamview.store import FOLDS_TO_ASCII
+
+    computed = tuple(chr(c).encode() for c in range(0x80, 0x110000)
+                     if not 0xD800 <= c < 0xE000 and any(ord(x) < 128 for x in chr(c).casefold()))
+    assert FOLDS_TO_ASCII == computed
+
+
+def test_a_stored_stream_is_searched_in_runs_and_finds_what_a_scan_of_each_event_finds(tmp_path):
+    """6,000 events in a file (three runs of the store's 2,000): mixed case, text that is not ASCII, characters
+    that fold to ASCII letters (ß to ss, ſ to s, the Kelvin sign to k, ﬁ to fi), bytes that are not UTF-8, data on
+    two lines (kept in the spool), comments, another event type, and events with no type of their own (their type,
+    "message", is nowhere in the file). Every query, from several starts, finds the event that folding each event's
+    data and type finds; and a run with no match is passed over whole."""
+    import random
+
+    from streamview.session import read_session
+
+    rng = random.Random(7)
+    words = ["alpha", "Beta", "GAMMA", "delta", "café", "naïve", "—", "😀", "stream", "Event"]
+    rare = {1234: "MaSSe", 2500: "ma\u00dfe", 3333: "\u017fun", 4100: "\u212aelvin", 4700: "\ufb01ne",
+            5100: "needle in the HAY", 5900: "tail\xff"}
+    lines: list[bytes] = []
+    for i in range(6000):
+        text = rare.get(i) or " ".join(rng.choice(words) for _ in range(4))
+        data = ('{"i": %d, "t": "%s"}' % (i, text)).encode("utf-8", "surrogateescape")
+        if i == 5900:
+            data = data.replace("\xff".encode(), b"\xff")  # a byte that is not UTF-8
+        kind = "other.thing" if i % 997 == 0 else "x.delta"
+        if i % 1500 == 7:
+            lines.append(b": a comment with needle and masse in it\n")
+        if i == 4321:
+            lines.append(b"event: %s\ndata: first line\ndata: second NEEDLE line\n\n" % kind.encode())
+            continue
+        if i % 1100 == 3:  # no event line: its type is "message", a word the file does not hold
+            lines.append(b"data: %s\n\n" % data)
+            continue
+        lines.append(b"event: %s\ndata: %s\n\n" % (kind.encode(), data))
+    path = tmp_path / "mixed.sse"
+    path.write_bytes(b"".join(lines))
+    with open(path, "rb") as fp:
+        session = read_session(fp, keep=True, check=False)
+    store = session.events
+    assert len(store) == 6000 + 4  # (the comments are events too)
+    texts = [store.data_of(i) for i in range(len(store))]
+    texts = [(d.decode(errors="replace") if isinstance(d, bytes) else d).casefold() for d in texts]
+    types = [store.type_of(i).casefold() for i in range(len(store))]
+
+    def expected(query: str, start: int) -> int | None:
+        q = query.casefold()
+        n = len(store)
+        for k in range(n):
+            i = (start + k) % n
+            if q in texts[i] or q in types[i]:
+                return i
+        return None
+
+    queries = ["masse", "MASSE", "sun", "kelvin", "fine", "FI", "needle", "second needle", "hay", "tail",
+               "other.THING", "MESSAGE", "absent words", "\u00df", "café", "NAÏVE", '"i": 5999', "data", "\ufffd"]
+    starts = [0, 1, 1999, 2000, 2001, 3000, 5999, 6003]
+    for query in queries:
+        for start in starts:
+            assert Search(store, query, start).run() == expected(query, start), (query, start)
+    # a run is asked whole: one with no match is passed over without looking at its events (the events after the
+    # first comment are one place on: MaSSe is event 1235, maße 2502)
+    assert not store.may_hold(100, 1200, "masse") and store.may_hold(100, 1300, "masse")
+    assert not store.may_hold(2400, 2480, "masse") and store.may_hold(2400, 2600, "masse")  # (ß folds to ss)
+    assert not store.may_hold(100, 1400, "absent words")
