@@ -5,8 +5,7 @@ The scan runs in slices (``step(budget)``) so that a caller in an event loop can
 stop it when another search starts. Matching is the case-folded query in the case-folded data (measured faster
 here than a case-insensitive regex on the stored bytes). For a query that is ASCII, a run of stored events is
 first asked of the store as a whole (``EventStore.may_hold``: one read of the stretch of the file it lies in,
-lowered as bytes, and only its events that are not all ASCII folded one by one), and looked at event by event only
-when it may hold the query.
+lowered as bytes), and looked at event by event only when it may hold the query.
 """
 
 from __future__ import annotations
@@ -80,10 +79,10 @@ class Search:
 
     def _skip(self, events, first: int, count: int, types: dict[str, bool]) -> bool:
         """Whether none of events ``first`` to ``first + count`` can match: no type of theirs holds the query, and
-        the store says none of their data does (``EventStore.may_hold``: one read and one case fold for the run)."""
+        the store says none of their data does (``EventStore.may_hold``, for an ASCII query: one read for the run)."""
         may_hold, types_in = getattr(events, "may_hold", None), getattr(events, "types_in", None)
         needle = self._needle
-        if may_hold is None or types_in is None or not needle.isascii() or "\0" in needle:
+        if may_hold is None or types_in is None or not needle.isascii():
             return False
         for t in types_in(first, first + count):
             hit = types.get(t)

@@ -462,7 +462,7 @@ class EventStore:
         return held.type if held is not None else r.shapes[r.sh[i]][2]
 
     def may_hold(self, a: int, b: int, folded: str) -> bool:
-        """Whether the data of any of events ``a`` to ``b`` may hold ``folded`` (case-folded ASCII, no NUL), as
+        """Whether the data of any of events ``a`` to ``b`` may hold ``folded`` (case-folded ASCII text), as
         ``folded in data.decode(errors="replace").casefold()`` finds it: False only when none does.
 
         Events whose data lie in the file one after another are looked at in one read of the stretch they lie in,
