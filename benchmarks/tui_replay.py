@@ -10,11 +10,11 @@ subprocess, so peak memory is per case:
              the issue's targets for the 1M and 100k transcripts (told apart by their event counts).
   baseline   headless decode + assemble: ``streamview.source.read_events`` on the file, then
              ``Session.add`` for every event. No asyncio, no UI: the floor the app cannot beat.
-  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add, emit_many=model.add_many)`` in a bare asyncio loop, no UI, with
-             ``model = Session(name, player=player)`` as the App makes it (before 2026-12-03 the session was made
-             without ``player=``: a second store of its own, every event's bytes spooled again, 0.5 s more per 100k
-             events): the same work
-             through the reader task (``asyncio.to_thread`` reads) and the batched playback loop.
+  player     ``streamview.replay.player.Player(fp, instant=True).run(model.add, emit_many=model.add_many)`` in a
+             bare asyncio loop, no UI, with ``model = Session(name, player=player)`` as the App makes it (before
+             2026-12-03 the session was made without ``player=``: a second store of its own, every event's bytes
+             spooled again, 0.5 s more per 100k events): the same work through the reader task
+             (``asyncio.to_thread`` reads) and the batched playback loop.
   tui        ``StreamviewApp(Player(fp, instant=True))`` in a headless ``App.run_test(size=(200, 50))``. Timed from
              just before ``run_test`` (app start) until the player has finished, ``EventList.count`` equals the
              number of events (= ``player.total``) and the screen has refreshed once more ("last event on screen").

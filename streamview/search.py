@@ -69,13 +69,16 @@ class Search:
         for k, d in enumerate(datas):
             if needle in (d.decode(errors="replace") if d.__class__ is bytes_ else d).casefold():
                 return first + k
-            t = events.type_of(first + k)
-            hit = types.get(t)
-            if hit is None:
-                hit = types[t] = needle in t.casefold()
-            if hit:
+            if self._type_hit(events.type_of(first + k), types):
                 return first + k
         return None
+
+    def _type_hit(self, t: str, types: dict[str, bool]) -> bool:
+        """Whether type ``t`` holds the query (``types``: the answers so far, a type's once)."""
+        hit = types.get(t)
+        if hit is None:
+            hit = types[t] = self._needle in t.casefold()
+        return hit
 
     def _skip(self, events, first: int, count: int, types: dict[str, bool]) -> bool:
         """Whether none of events ``first`` to ``first + count`` can match: no type of theirs holds the query, and
@@ -84,12 +87,8 @@ class Search:
         needle = self._needle
         if may_hold is None or types_in is None or not needle.isascii():
             return False
-        for t in types_in(first, first + count):
-            hit = types.get(t)
-            if hit is None:
-                hit = types[t] = needle in t.casefold()
-            if hit:
-                return False
+        if any(self._type_hit(t, types) for t in types_in(first, first + count)):
+            return False
         return not may_hold(first, first + count, needle)
 
     def _scan_list(self, events, first: int, count: int) -> int | None:
