@@ -27,9 +27,14 @@ leaves Nagle's algorithm on, as ``http.server`` does by default and as this benc
 small write then waits for the last to be acknowledged, and with the client's delayed acknowledgements the client
 read the stream in stalls of 30 to 40 ms.
 
-    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N] [--no-floor] [--nagle]
+    python benchmarks/live_latency.py [--rates 100,1000,10000] [--seconds 3] [--size 200x50] [--repeat N]
+        [--reader process|thread|both] [--no-floor] [--nagle]
 
-``--repeat N`` runs each rate N times, each run in a process of its own.
+``--repeat N`` runs each rate N times, each run in a process of its own. ``--reader``: who reads the body, the
+live source's own process (``live_child``, what ``streamview live`` does) or a thread of the app's process (what
+it did before 2026-12-04, and what it falls back to where no process can be started); ``both`` (the default) runs
+the thread's figures after the process's in the same run, as their baseline, alternated when repeated. The
+floor's CPU is the app's process's; the reading process's own CPU, start-up included, is printed beside it.
 """
 
 from __future__ import annotations
@@ -226,7 +231,9 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
         if index in arrived:
             source_lag.append((arrived[index] - t_sent) * 1000)
             in_app.append((on_screen - arrived[index]) * 1000)
-    return {"rate": rate, "events": len(sent), "drawn": sum(1 for i in sent if i in drawn), "reached": reached,
+    import streamview.live as live
+
+    return {"rate": rate, "reader": live.READER, "events": len(sent), "drawn": sum(1 for i in sent if i in drawn), "reached": reached,
             "latency": latency, "written": written, "drawn_latency": drawn_only, "source": source_lag, "in_app": in_app}
 
 
@@ -253,10 +260,13 @@ async def measure_floor(rate: float, seconds: float) -> dict:
             arrived[ev.index] = now
             add(ev)
 
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # (the reading process is counted once it is reaped,
+        # at the stream's end; the server, a child too, is reaped later, when ``upstream`` ends)
         await player.run(add_timed, None, until_finished=True)
         end, w1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not start:
-        return {"lag": [], "cpu_share": 0.0, "cpu_per_event_us": 0.0}
+        return {"lag": [], "cpu_share": 0.0, "cpu_per_event_us": 0.0, "reader_cpu_share": 0.0}
     r0, w0 = start
     lag = []
     for ev in session.events:
@@ -265,7 +275,9 @@ async def measure_floor(rate: float, seconds: float) -> dict:
             lag.append((arrived[ev.index] - s[1]) * 1000)
     cpu = (end.ru_utime - r0.ru_utime) + (end.ru_stime - r0.ru_stime)
     busy = max(1e-3, w1 - w0)  # from the first event's arrival to the end of the stream
-    return {"lag": lag, "cpu_share": cpu / busy, "cpu_per_event_us": cpu / max(1, len(lag)) * 1e6}
+    reader_cpu = (kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime)
+    return {"lag": lag, "cpu_share": cpu / busy, "cpu_per_event_us": cpu / max(1, len(lag)) * 1e6,
+            "reader_cpu_share": reader_cpu / busy}
 
 
 def report_floor(f: dict) -> None:
@@ -274,7 +286,9 @@ def report_floor(f: dict) -> None:
         print("   floor, no App: no event arrived")
         return
     print(f"   floor, no App (source -> session, nothing drawn): send to the session p50 {statistics.median(lag):7.2f} ms"
-          f"  p99 {pct(lag, 99):7.2f} ms; CPU {f['cpu_share']:.0%} of a core, {f['cpu_per_event_us']:.0f} us an event")
+          f"  p99 {pct(lag, 99):7.2f} ms; CPU {f['cpu_share']:.0%} of a core, {f['cpu_per_event_us']:.0f} us an event"
+          + (f"; the reading process {f['reader_cpu_share']:.0%} of a core more (its start-up included)"
+             if f["reader_cpu_share"] else ""))
 
 
 def report(r: dict, target: float | None) -> None:
@@ -284,7 +298,7 @@ def report(r: dict, target: float | None) -> None:
     if target is not None:
         met = pct(lat, 99) < target and every
         verdict = f" (target p99 under {target:g} ms, every event on screen: {'MET' if met else 'NOT MET'})"
-    print(f"{r['rate']:>7,.0f} events/s: {r['events']:,} events, {r['reached']:,} on screen "
+    print(f"{r['rate']:>7,.0f} events/s, read by a {r['reader']}: {r['events']:,} events, {r['reached']:,} on screen "
           f"({r['reached'] / max(1, r['events']):.0%}), {r['drawn']:,} rows drawn ({r['drawn'] / max(1, r['events']):.0%})")
     if lat:
         print(f"   arrival to screen   p50 {statistics.median(lat):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  "
@@ -310,6 +324,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--size", default="200x50")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each rate, each in a fresh process (this machine's speed varies)")
+    ap.add_argument("--reader", choices=("process", "thread", "both"), default="both",
+                    help="who reads the body: the live source's process, a thread of the app's, or both (the default)")
     ap.add_argument("--no-floor", action="store_true", help="leave out the floor: the same stream with no App")
     ap.add_argument("--nagle", action="store_true", help="the server with Nagle's algorithm on (http.server's "
                     "default; real servers turn it off): how this benchmark ran before 2026-12-03")
@@ -322,19 +338,25 @@ def main() -> int:
     print(f"streamview live on a loopback server{' (Nagle on)' if NAGLE else ''}, the App headless at {w}x{h}, "
           f"{args.seconds:g} s a rate"
           f"{f', {args.repeat} runs each' if args.repeat > 1 else ''}")
+    readers = ("process", "thread") if args.reader == "both" else (args.reader,)
+    import streamview.live as live
+
     for rate in (float(r) for r in args.rates.split(",")):
         if args.repeat == 1:
-            report(asyncio.run(measure(rate, args.seconds, (w, h))), targets.get(rate))
-            if not args.no_floor:
-                report_floor(asyncio.run(measure_floor(rate, args.seconds)))
+            for reader in readers:
+                live.READER = reader
+                report(asyncio.run(measure(rate, args.seconds, (w, h))), targets.get(rate))
+                if not args.no_floor:
+                    report_floor(asyncio.run(measure_floor(rate, args.seconds)))
             continue
         for _ in range(args.repeat):  # each run in a process of its own, as tui_replay.py does: no run inherits
-            # another's heap, spool or collector state
-            child = subprocess.run([sys.executable, os.path.abspath(__file__), "--rates", f"{rate:g}", "--seconds",
-                                    f"{args.seconds:g}", "--size", args.size] + (["--no-floor"] if args.no_floor else [])
-                                   + (["--nagle"] if args.nagle else []),
-                                   capture_output=True, text=True)
-            print("\n".join(child.stdout.splitlines()[1:]) or child.stderr.strip(), flush=True)
+            # another's heap, spool or collector state; the readers alternate
+            for reader in readers:
+                child = subprocess.run([sys.executable, os.path.abspath(__file__), "--rates", f"{rate:g}", "--seconds",
+                                        f"{args.seconds:g}", "--size", args.size, "--reader", reader]
+                                       + (["--no-floor"] if args.no_floor else []) + (["--nagle"] if args.nagle else []),
+                                       capture_output=True, text=True)
+                print("\n".join(child.stdout.splitlines()[1:]) or child.stderr.strip(), flush=True)
     return 0
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from contextlib import suppress as _suppress
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterator, Mapping
 
@@ -23,6 +24,8 @@ from .source import SourceError
 from .sse import TranscriptMeta
 
 QUEUE_BYTES = 16 << 20  # bytes read ahead of the loop at most: the reading thread waits past this
+READER = "process"  # who reads the body: "process" (``live_child``) or "thread" (``benchmarks/live_latency.py``
+# measures both in one run; a process that cannot be started, or that ends before its first record, means a thread)
 
 
 class LiveError(SourceError):
@@ -239,8 +242,100 @@ class LiveSource:
         return client.stream("POST", req.url, json=req.body, headers=req.headers)
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body's chunks as they arrive. A thread of its own makes the request and reads the body (httpx's
-        blocking client), and hands each chunk to the loop with when it came: the loop is not woken and walked
+        """The body's chunks as they arrive, with when each came (``elapsed``); failures are raised here, as
+        ``LiveError``. A process of its own makes the request and reads the body (``live_child``): httpx's work
+        for each chunk runs on another core, not in this process, where it held the interpreter's lock while the
+        app had frames to draw. The loop takes what has come in one read (many chunks at once, each with its own
+        arrival time, when it was busy), and at most ``QUEUE_BYTES`` wait unread: past that the process waits to
+        write, and reads the socket no more until the loop has taken them. When the consumer stops (or is
+        cancelled), the process is killed, and the connection with it. Where no process can be started, a thread
+        reads instead (``_chunks_in_thread``)."""
+        import asyncio  # (here: `--help` and `print` do not import asyncio)
+        import struct
+        import subprocess
+        import sys
+
+        from .live_child import HEAD
+
+        if READER == "thread":
+            async for chunk in self._chunks_in_thread():
+                yield chunk
+            return
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "streamview.live_child", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, limit=max(1, QUEUE_BYTES // 2))
+        except OSError:  # (no process can be started here)
+            async for chunk in self._chunks_in_thread():
+                yield chunk
+            return
+        req = self.request
+        spec = {"url": req.url, "body": req.body, "headers": req.headers, "secrets": req.secrets,
+                "framing": req.framing, "read_timeout": self.read_timeout, "connect_timeout": self.connect_timeout}
+        self._t0 = time.monotonic()
+        self._arrived = None
+        size = HEAD.size
+        unpack = HEAD.unpack_from
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            with _suppress(BrokenPipeError, ConnectionResetError):  # (it died at once: its end is read below)
+                proc.stdin.write(json.dumps(spec).encode())
+                await proc.stdin.drain()
+                proc.stdin.close()
+            buf = bytearray()
+            started = False
+            while True:
+                data = await proc.stdout.read(1 << 20)
+                if not data:
+                    code = await proc.wait()
+                    if not started and not buf:  # it ended before the request went out (it could not import
+                        # what it needs, say): a thread makes the request instead, once
+                        async for chunk in self._chunks_in_thread():
+                            yield chunk
+                        return
+                    how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                    raise LiveError("protocol", f"the reading process ended before the body did ({how})")
+                buf += data
+                pos, end = 0, len(buf)
+                while end - pos >= size:
+                    kind, at, n = unpack(buf, pos)
+                    if end - pos - size < n:
+                        break
+                    start = pos + size
+                    pos = start + n
+                    if kind == b"c":
+                        chunk = bytes(buf[start:pos])
+                        self._arrived = at
+                        self.bytes_received += n
+                        yield chunk
+                    elif kind == b"s":
+                        self._t0 = at
+                        started = True
+                    elif kind == b"m":
+                        meta = json.loads(bytes(buf[start:pos]))
+                        self.meta.status = meta["status"]
+                        self.meta.headers = [(k, v) for k, v in meta["headers"]]
+                    elif kind == b"e":
+                        err = json.loads(bytes(buf[start:pos]))
+                        raise LiveError(err["kind"], err["message"], err["status"])
+                    elif kind == b"x":
+                        why = bytes(buf[start:pos]).decode("utf-8", "replace")
+                        raise RuntimeError(f"the live reading process failed: {why}")
+                    else:
+                        return
+                del buf[:pos]
+        except (BrokenPipeError, ConnectionResetError, struct.error) as exc:
+            raise LiveError("protocol", f"the reading process failed: {type(exc).__name__}") from None
+        finally:
+            if proc.returncode is None:
+                with _suppress(ProcessLookupError):
+                    proc.kill()
+                with _suppress(BaseException):
+                    await asyncio.wait_for(proc.wait(), 2)
+
+    async def _chunks_in_thread(self) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive, read by a thread of this process. A thread of its own makes the
+        request and reads the body (httpx's blocking client), and hands each chunk to the loop with when it came: the loop is not woken and walked
         through httpx's async layers for each chunk (250 to 390 us of a core each, against 115 us in the thread:
         at 1,000 events a second, one a chunk, a quarter of a core; ``benchmarks/live_latency.py``), and an event's
         arrival time is when its bytes came, not when the loop was free to look (it was drawing). The chunks are

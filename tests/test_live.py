@@ -171,13 +171,35 @@ def live_source(server, kind: str, read_timeout: float = 30):
     return LiveSource(build_request("hi", base_url=server.url(kind), env={"OPENAI_API_KEY": KEY}), read_timeout=read_timeout)
 
 
-def reading_threads() -> list:
+def readers() -> list:
+    """The live source's readers still running: its threads, and this process's children that run ``live_child``."""
     import threading
 
-    return [t for t in threading.enumerate() if t.name == "streamview-live"]
+    found: list = [t for t in threading.enumerate() if t.name == "streamview-live"]
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fp:
+                ppid = int(fp.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as fp:
+                cmd = fp.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"streamview.live_child" in cmd:
+            found.append(int(pid))
+    return found
 
 
-def test_an_events_time_is_when_its_bytes_came_not_when_the_loop_was_free(server):
+@pytest.fixture(params=["process", "thread"])
+def reader(request, monkeypatch):
+    """Each way the live source reads a body: a process of its own (the default), and a thread (where no process
+    can be started)."""
+    import streamview.live as live
+
+    monkeypatch.setattr(live, "READER", request.param)
+    return request.param
+
+
+def test_an_events_time_is_when_its_bytes_came_not_when_the_loop_was_free(server, reader):
     """The loop is kept busy (0.9 s without a turn) after the first chunk of a stream that sends an event every
     0.2 s: the chunks that came meanwhile are timed as they came, 0.2 s apart, not all at the moment the loop
     looked (which is what the loop's own clock would have said)."""
@@ -191,7 +213,7 @@ def test_an_events_time_is_when_its_bytes_came_not_when_the_loop_was_free(server
             times.append(source.elapsed())
             looked.append(round(time.monotonic() - source._t0, 4))
             if len(times) == 1:
-                time.sleep(0.9)  # (blocks the loop; the reading thread reads on)
+                time.sleep(0.9)  # (blocks the loop; the reader reads on)
             if len(times) == 5:
                 break
         await chunks.aclose()
@@ -204,17 +226,19 @@ def test_an_events_time_is_when_its_bytes_came_not_when_the_loop_was_free(server
     assert looked[1] - times[1] > 0.4  # the second chunk waited while the loop was busy: its time is not the wait's
 
 
-def test_a_consumer_that_stops_ends_the_reading_thread_at_once(server):
+def test_a_consumer_that_stops_ends_the_reader_at_once(server, reader):
     """A stream that stalls for 3 s after its first event, read with a 30 s timeout: when the consumer stops (the
-    generator closed, or the task cancelled while it waits), the connection is shut and the thread ends within a
-    second, not at the stall's end or the read timeout."""
+    generator closed, or the task cancelled while it waits), the connection is shut and the reader (thread or
+    process) ends within a second, not at the stall's end or the read timeout."""
+    if reader == "process" and not os.path.isdir("/proc"):
+        pytest.skip("this test finds the reading process in /proc, which this system does not have")
     import asyncio
 
     async def closed():
         source = live_source(server, "stall")
         chunks = source.chunks()
         await chunks.__anext__()
-        assert len(reading_threads()) == 1
+        assert len(readers()) == 1
         await chunks.aclose()
 
     async def cancelled():
@@ -227,14 +251,14 @@ def test_a_consumer_that_stops_ends_the_reading_thread_at_once(server):
     for run in (closed, cancelled):
         asyncio.run(run())
         t0 = time.monotonic()
-        while reading_threads() and time.monotonic() - t0 < 1.0:
+        while readers() and time.monotonic() - t0 < 1.0:
             time.sleep(0.02)
-        assert reading_threads() == [], run.__name__
+        assert readers() == [], run.__name__
 
 
-def test_a_loop_far_behind_the_thread_loses_nothing(server, monkeypatch):
+def test_a_loop_far_behind_the_reader_loses_nothing(server, monkeypatch, reader):
     """With room for only 64 bytes read ahead of the loop, a body that comes in thousands of chunks of 1 to 7
-    bytes, read by a loop that dawdles: every byte arrives, in order (the thread waits for room and goes on)."""
+    bytes, read by a loop that dawdles: every byte arrives, in order (the reader waits for room and goes on)."""
     import asyncio
 
     import streamview.live as live
@@ -247,11 +271,60 @@ def test_a_loop_far_behind_the_thread_loses_nothing(server, monkeypatch):
         async for chunk in source.chunks():
             got.append(chunk)
             if len(got) % 200 == 0:
-                time.sleep(0.01)  # (the loop busy: the thread fills its 64 bytes and waits)
+                time.sleep(0.01)  # (the loop busy: the reader fills its 64 bytes and waits)
         return b"".join(got), len(got)
 
     body, n = asyncio.run(asyncio.wait_for(main(), 60))
     assert body == UNICODE.read_bytes() and n > 500
+
+
+@pytest.mark.parametrize("fault", ["no process can start", "the process dies before a word"])
+def test_a_reading_process_that_cannot_run_means_a_thread_reads_once(server, monkeypatch, fault):
+    """Where the reading process cannot be started (OSError), or ends before it has sent the request (it could not
+    import, say), a thread makes the request instead: the whole body arrives, and the server saw one request."""
+    import asyncio
+
+    real = asyncio.create_subprocess_exec
+
+    async def broken(*args, **kwargs):
+        if fault == "no process can start":
+            raise OSError("no processes here")
+        return await real(sys.executable, "-c", "import sys; sys.exit(3)", **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", broken)
+
+    async def main():
+        source = live_source(server, "chunked")
+        return b"".join([chunk async for chunk in source.chunks()]), source
+
+    body, source = asyncio.run(asyncio.wait_for(main(), 60))
+    assert body == UNICODE.read_bytes()
+    assert source.meta.status == 200 and len(server.requests) == 1
+
+
+def test_a_reading_process_that_dies_mid_stream_is_a_one_line_error(server, monkeypatch):
+    """The reading process killed after the first chunk: the stream ends with a LiveError that says so (exit code
+    and all), not a hang, a traceback or a second request."""
+    import asyncio
+    import signal as _signal
+
+    from streamview.live import LiveError
+
+    async def main():
+        source = live_source(server, "stall")
+        chunks = source.chunks()
+        first = await chunks.__anext__()
+        (pid,) = [p for p in readers() if isinstance(p, int)]
+        os.kill(pid, _signal.SIGKILL)
+        with pytest.raises(LiveError) as err:
+            await asyncio.wait_for(chunks.__anext__(), 10)
+        return first, str(err.value)
+
+    if not os.path.isdir("/proc"):
+        pytest.skip("this test finds the reading process in /proc, which this system does not have")
+    first, message = asyncio.run(main())
+    assert first and "reading process ended" in message and "\n" not in message
+    assert len(server.requests) == 1
 
 
 # -- serve -----------------------------------------------------------------------------------------------------
