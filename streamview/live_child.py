@@ -71,6 +71,12 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # Ctrl-C in a terminal reaches the whole process group: the app decides what it means (it stops the stream,
+    # and this process with it); were this process to end on it first, before it sent the request, the app would
+    # take that for a process that cannot run and read in a thread instead
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         sys.exit(main())
     except (BrokenPipeError, KeyboardInterrupt):

@@ -163,7 +163,30 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_recording(server, tmp_path):
     assert final_of(out)["events"] == saved.count(": t=")
 
 
-# -- the reading thread (LiveSource.chunks) -------------------------------------------------------------------
+def test_ctrl_c_to_the_whole_process_group_stops_once(server, tmp_path):
+    """Ctrl-C in a terminal signals the process group, the reading process too: the app stops as with Ctrl-C to it
+    alone (exit 130, the recording kept), the server saw one request (no second one from a fallback reader), and
+    no reading process is left behind."""
+    out = tmp_path / "interrupted.sse"
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"} | {"OPENAI_API_KEY": KEY}
+    proc = subprocess.Popen([sys.executable, "-m", "streamview", "live", "hi", "--base-url", server.url("slow"), "--plain",
+                             "--save", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count(": t=") < 4):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "interrupted by Ctrl-C" in one_line(stderr)
+    assert out.read_text().count(": t=") >= 4
+    time.sleep(0.5)
+    assert len(server.requests) == 1
+    with pytest.raises(ProcessLookupError):  # (the group is empty: no reader lingers)
+        os.killpg(proc.pid, 0)
+
+
+# -- the readers (LiveSource.chunks) -------------------------------------------------------------------
 
 def live_source(server, kind: str, read_timeout: float = 30):
     from streamview.live import LiveSource, build_request
