@@ -46,8 +46,10 @@ BUSY_GAP = 1 / 20  # a second, 40 repaints a second of 15 to 25 ms each left the
 STATUS_EVERY = 0.25  # seconds at least between two draws of the status line that change only its counts, while
 STATUS_FAST = 0.05  # its counts change less than this many seconds apart
 TIMELINE_EVERY = 0.25  # seconds between redraws of the timeline while events keep arriving
-LOADING_FRAME = 0.2  # seconds between frames while a file loads at full speed (--instant): each draws half of the
-# panes (all of them took 15 to 20 ms at 200x50, and Textual's repaint after it 20 to 70), and keys are drawn at once
+LOADING_FRAME = 0.35  # seconds between frames while a file loads at full speed (--instant): each draws half of the
+# panes (all of them took 15 to 20 ms at 200x50, and Textual's repaint after it 20 to 70), and keys are drawn at once.
+# At 0.2 the frames took a sixth of the load: the 1M transcript on screen in 20.09, 19.45 s against 18.47, 18.61 s
+# at 0.35, key waits the same (benchmarks/tui_replay.py, alternated, 2026-12-04)
 GC_FULL_NEVER = 1_000_000  # the collector's third threshold while the app runs: no automatic full collections
 FREEZE_EVERY = 5_000  # events: how often the objects alive are moved out of the collector's sight (``_settle_gc``)
 QUIET = 1.0  # seconds without a new event after which what is young is collected
