@@ -145,6 +145,7 @@ async def measure(rate: float, seconds: float, size: tuple[int, int]) -> dict:
 
     with upstream(rate, seconds) as request:
         source = LiveSource(request, read_timeout=30)
+        source.start()  # (as ``streamview live`` does: the reading process starts up while the app does)
         player = Player(live=source, protocol="chat")
         session = Session("live bench", player=player)
         drawn: dict[int, float] = {}  # event index -> when its row was first drawn
@@ -247,7 +248,9 @@ async def measure_floor(rate: float, seconds: float) -> dict:
     from streamview.session import Session
 
     with upstream(rate, seconds) as request:
-        player = Player(live=LiveSource(request, read_timeout=30), protocol="chat")
+        source = LiveSource(request, read_timeout=30)
+        source.start()
+        player = Player(live=source, protocol="chat")
         session = Session("live floor", player=player)
         arrived: dict[int, float] = {}
         add = session.add

@@ -315,6 +315,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             recorder = Recorder(args.save, source.meta, redact=request.redact, framing=framing_of(args.api))
         except OSError as exc:
             raise SourceError(f"--save {args.save}: {exc.strerror or exc}") from None
+    source.start()  # (the reading process starts up while the app does)
     player = Player(live=source, on_frame=recorder.on_frame if recorder else None, protocol=args.api)
     label = f"live {request.body.get('model')}"
     try:
@@ -326,6 +327,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
         return run_app(Session(label, player=player))
     finally:
+        source.close()
         if recorder is not None:
             recorder.close()
 

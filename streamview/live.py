@@ -28,6 +28,23 @@ READER = "process"  # who reads the body: "process" (``live_child``) or "thread"
 # measures both in one run; a process that cannot be started, or that ends before its first record, means a thread)
 
 
+def _spawn_reader():
+    """The reading process (``live_child``), waiting for its request on standard input."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "streamview.live_child"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def _write_and_close(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.flush()
+    finally:
+        pipe.close()
+
+
 class LiveError(SourceError):
     """A live request that failed: ``kind`` is http, refused, dns, timeout, dropped, connect or protocol."""
 
@@ -217,12 +234,42 @@ class LiveSource:
         self._t0 = time.monotonic()
         self._arrived: float | None = None  # when the chunk being read arrived (``time.monotonic``)
         self.bytes_received = 0
+        self._reader: Any = None  # the reading process, once started (``start``), until ``chunks`` takes it
+
+    def start(self) -> None:
+        """Start the reading process now (``live_child``), to wait for the request: its start-up (Python and its
+        imports, about 0.2 s) then runs beside the app's own, not before the request. ``chunks`` starts it if this
+        was not called; where it cannot be started, ``chunks`` reads in a thread."""
+        if READER == "process" and self._reader is None:
+            try:
+                self._reader = _spawn_reader()
+            except OSError:
+                self._reader = None
+
+    def close(self) -> None:
+        """A reading process started and never used (the app ended before the stream began) is stopped."""
+        proc, self._reader = self._reader, None
+        if proc is not None:
+            with _suppress(OSError):
+                proc.kill()
+                proc.stdin.close()
+                proc.stdout.close()
+            with _suppress(Exception):
+                proc.wait(2)
 
     def elapsed(self) -> float:
         """Seconds from the request to when the bytes being read arrived (the reading thread notes when each chunk
         came): the arrival time of the events made of them. Before the first chunk, the time now."""
         at = self._arrived
         return round((at if at is not None else time.monotonic()) - self._t0, 4)
+
+    def load_client(self) -> None:
+        """Import what makes the request (httpx, and httpx-sse for an SSE protocol; 60 to 100 ms when not yet
+        imported), before the stream's clock starts: the time to the first event is the server's, not the import's."""
+        import httpx  # noqa: F401
+
+        if self.request.framing == "sse":
+            import httpx_sse  # noqa: F401
 
     def _open(self, client: Any):
         """The streamed POST, as a context manager of the response: through httpx-sse for an SSE protocol (it asks
@@ -243,7 +290,8 @@ class LiveSource:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body's chunks as they arrive, with when each came (``elapsed``); failures are raised here, as
-        ``LiveError``. A process of its own makes the request and reads the body (``live_child``): httpx's work
+        ``LiveError``. A process of its own (started by ``start``, or here) makes the request and reads the body
+        (``live_child``): httpx's work
         for each chunk runs on another core, not in this process, where it held the interpreter's lock while the
         app had frames to draw. The loop takes what has come in one read (many chunks at once, each with its own
         arrival time, when it was busy), and at most ``QUEUE_BYTES`` wait unread: past that the process waits to
@@ -252,20 +300,16 @@ class LiveSource:
         reads instead (``_chunks_in_thread``)."""
         import asyncio  # (here: `--help` and `print` do not import asyncio)
         import struct
-        import subprocess
-        import sys
 
         from .live_child import HEAD
 
-        if READER == "thread":
-            async for chunk in self._chunks_in_thread():
-                yield chunk
-            return
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "streamview.live_child", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, limit=max(1, QUEUE_BYTES // 2))
-        except OSError:  # (no process can be started here)
+        proc, self._reader = self._reader, None
+        if proc is None and READER == "process":
+            try:
+                proc = _spawn_reader()
+            except OSError:  # (no process can be started here)
+                proc = None
+        if proc is None:
             async for chunk in self._chunks_in_thread():
                 yield chunk
             return
@@ -276,18 +320,22 @@ class LiveSource:
         self._arrived = None
         size = HEAD.size
         unpack = HEAD.unpack_from
+        loop = asyncio.get_running_loop()
+        stdout = asyncio.StreamReader(limit=max(1, QUEUE_BYTES // 2), loop=loop)  # (past twice this unread, the
+        # pipe is read no more: the process waits to write, and reads the socket no more)
+        transport = None
         try:
-            assert proc.stdin is not None and proc.stdout is not None
-            with _suppress(BrokenPipeError, ConnectionResetError):  # (it died at once: its end is read below)
-                proc.stdin.write(json.dumps(spec).encode())
-                await proc.stdin.drain()
-                proc.stdin.close()
+            transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout, loop=loop),
+                                                        proc.stdout)
+            with _suppress(BrokenPipeError, ConnectionResetError, OSError):  # (it died at once: its end is read below)
+                data = json.dumps(spec).encode()  # (a small write, read at once: the process reads all of it first)
+                await asyncio.to_thread(_write_and_close, proc.stdin, data)
             buf = bytearray()
             started = False
             while True:
-                data = await proc.stdout.read(1 << 20)
+                data = await stdout.read(1 << 20)
                 if not data:
-                    code = await proc.wait()
+                    code = await asyncio.to_thread(proc.wait)
                     if not started and not buf:  # it ended before the request went out (it could not import
                         # what it needs, say): a thread makes the request instead, once
                         async for chunk in self._chunks_in_thread():
@@ -324,14 +372,18 @@ class LiveSource:
                     else:
                         return
                 del buf[:pos]
-        except (BrokenPipeError, ConnectionResetError, struct.error) as exc:
+        except struct.error as exc:
             raise LiveError("protocol", f"the reading process failed: {type(exc).__name__}") from None
         finally:
-            if proc.returncode is None:
-                with _suppress(ProcessLookupError):
+            if proc.poll() is None:
+                with _suppress(OSError):
                     proc.kill()
-                with _suppress(BaseException):
-                    await asyncio.wait_for(proc.wait(), 2)
+            if transport is not None:
+                transport.close()
+            with _suppress(OSError):
+                proc.stdin.close()
+            with _suppress(BaseException):  # (killed: it ends at once; reaped so that no zombie is left)
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 2)
 
     async def _chunks_in_thread(self) -> AsyncIterator[bytes]:
         """The body's chunks as they arrive, read by a thread of this process. A thread of its own makes the
@@ -364,6 +416,8 @@ class LiveSource:
 
         def read() -> None:
             try:
+                self.load_client()
+                self._t0 = time.monotonic()  # (the stream's times start at the request, not before the imports)
                 for chunk in self._read_body(sockets, stop):
                     if stop.is_set():
                         return

@@ -301,20 +301,51 @@ def test_a_loop_far_behind_the_reader_loses_nothing(server, monkeypatch, reader)
     assert body == UNICODE.read_bytes() and n > 500
 
 
+def test_a_reader_started_early_is_the_one_that_reads_and_close_stops_an_unused_one(server):
+    """``start`` (the command line calls it as the app starts) leaves a reading process waiting with no request
+    made; ``chunks`` then reads through that same process, and one request is made. A source started and never
+    read is stopped by ``close``: no process is left."""
+    import asyncio
+
+    if not os.path.isdir("/proc"):
+        pytest.skip("this test finds the reading process in /proc, which this system does not have")
+
+    async def main():
+        source = live_source(server, "chunked")
+        source.start()
+        (early,) = readers()
+        time.sleep(0.5)
+        assert server.requests == []  # (waiting for its request)
+        chunks = source.chunks()
+        got = [await chunks.__anext__()]
+        assert readers() == [early]
+        got += [chunk async for chunk in chunks]
+        return b"".join(got)
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == UNICODE.read_bytes()
+    assert len(server.requests) == 1 and readers() == []
+    unused = live_source(server, "chunked")
+    unused.start()
+    assert len(readers()) == 1
+    unused.close()
+    assert readers() == [] and len(server.requests) == 1
+
+
 @pytest.mark.parametrize("fault", ["no process can start", "the process dies before a word"])
 def test_a_reading_process_that_cannot_run_means_a_thread_reads_once(server, monkeypatch, fault):
     """Where the reading process cannot be started (OSError), or ends before it has sent the request (it could not
     import, say), a thread makes the request instead: the whole body arrives, and the server saw one request."""
     import asyncio
 
-    real = asyncio.create_subprocess_exec
+    import streamview.live as live
 
-    async def broken(*args, **kwargs):
+    def broken():
         if fault == "no process can start":
             raise OSError("no processes here")
-        return await real(sys.executable, "-c", "import sys; sys.exit(3)", **kwargs)
+        return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
 
-    monkeypatch.setattr(asyncio, "create_subprocess_exec", broken)
+    monkeypatch.setattr(live, "_spawn_reader", broken)
 
     async def main():
         source = live_source(server, "chunked")
