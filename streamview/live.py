@@ -23,7 +23,7 @@ from .secrets import is_secret_header, public_headers, query_secrets, redact_url
 from .source import SourceError
 from .sse import TranscriptMeta
 
-QUEUE_BYTES = 16 << 20  # bytes read ahead of the loop at most: the reading thread waits past this
+QUEUE_BYTES = 16 << 20  # bytes read ahead of the loop at most: the reader (process or thread) waits past this
 READER = "process"  # who reads the body: "process" (``live_child``) or "thread" (``benchmarks/live_latency.py``
 # measures both in one run; a process that cannot be started, or that ends before its first record, means a thread)
 
@@ -250,10 +250,9 @@ class LiveSource:
         """A reading process started and never used (the app ended before the stream began) is stopped."""
         proc, self._reader = self._reader, None
         if proc is not None:
-            with _suppress(OSError):
-                proc.kill()
-                proc.stdin.close()
-                proc.stdout.close()
+            for stop in (proc.kill, proc.stdin.close, proc.stdout.close):
+                with _suppress(OSError):
+                    stop()
             with _suppress(Exception):
                 proc.wait(2)
 
@@ -291,13 +290,13 @@ class LiveSource:
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body's chunks as they arrive, with when each came (``elapsed``); failures are raised here, as
         ``LiveError``. A process of its own (started by ``start``, or here) makes the request and reads the body
-        (``live_child``): httpx's work
-        for each chunk runs on another core, not in this process, where it held the interpreter's lock while the
-        app had frames to draw. The loop takes what has come in one read (many chunks at once, each with its own
-        arrival time, when it was busy), and at most ``QUEUE_BYTES`` wait unread: past that the process waits to
-        write, and reads the socket no more until the loop has taken them. When the consumer stops (or is
-        cancelled), the process is killed, and the connection with it. Where no process can be started, a thread
-        reads instead (``_chunks_in_thread``)."""
+        (``live_child``): httpx's work for each chunk runs on another core, not in this process, where it held
+        the interpreter's lock while the app had frames to draw. The loop takes what has come in one read (many
+        chunks at once, each with its own arrival time, when it was busy), and at most ``QUEUE_BYTES`` wait
+        unread (and the pipe's own buffer, 64 KB on Linux): past that the process waits to write, and reads the
+        socket no more until the loop has taken them. When the consumer stops (or is cancelled), the process is
+        killed, and the connection with it. Where no process can be started, or it ends before it has sent the
+        request, a thread reads instead (``_chunks_in_thread``)."""
         import asyncio  # (here: `--help` and `print` do not import asyncio)
         import struct
 
@@ -386,13 +385,14 @@ class LiveSource:
                 await asyncio.wait_for(asyncio.to_thread(proc.wait), 2)
 
     async def _chunks_in_thread(self) -> AsyncIterator[bytes]:
-        """The body's chunks as they arrive, read by a thread of this process. A thread of its own makes the
-        request and reads the body (httpx's blocking client), and hands each chunk to the loop with when it came: the loop is not woken and walked
-        through httpx's async layers for each chunk (250 to 390 us of a core each, against 115 us in the thread:
-        at 1,000 events a second, one a chunk, a quarter of a core; ``benchmarks/live_latency.py``), and an event's
-        arrival time is when its bytes came, not when the loop was free to look (it was drawing). The chunks are
-        yielded one by one, in order, as soon as the loop has its turn; failures are raised here, as ``LiveError``.
-        When the consumer stops (or is cancelled), the connection is shut, and the thread ends."""
+        """The body's chunks as they arrive, read by a thread of this process (where no process can be started).
+        The thread makes the request and reads the body (httpx's blocking client), and hands each chunk to the
+        loop with when it came: the loop is not woken and walked through httpx's async layers for each chunk
+        (250 to 390 us of a core each, against 115 us in the thread: at 1,000 events a second, one a chunk, a
+        quarter of a core; ``benchmarks/live_latency.py``), and an event's arrival time is when its bytes came,
+        not when the loop was free to look (it was drawing). The chunks are yielded one by one, in order, as
+        soon as the loop has its turn; failures are raised here, as ``LiveError``. When the consumer stops (or
+        is cancelled), the connection is shut, and the thread ends."""
         import asyncio  # (here: `--help` and `print` do not import asyncio)
         import collections
         import contextlib

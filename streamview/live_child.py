@@ -7,11 +7,11 @@ chunk, a third of a core), and in a thread of the app's process that work held t
 to draw: in a process of its own it runs on the other core. The app's loop reads what has come in one read, many
 chunks at once when it was busy (``benchmarks/live_latency.py``).
 
-It is started before the request is known (``LiveSource.start``, as the app starts) and imports httpx meanwhile;
-the request (URL, body, headers with the key, timeouts) then comes on standard input, as JSON: the key is not on
-the command line, where any user's `ps` would show it. Standard error is not read (nothing is
-written there: every failure is a record). Each record: a kind (1 byte), the time (``time.monotonic``, 8 bytes,
-the same clock as the app's), the length of what follows (4 bytes), then that:
+It is started before the request is known (``LiveSource.start``, as the app starts) and imports httpx meanwhile; the
+request (URL, body, headers with the key, timeouts) then comes on standard input, as JSON: the key is not on the
+command line, where any user's `ps` would show it. Standard error goes nowhere (every failure once the request
+has come is a record). Each record: a kind (1 byte), the time (``time.monotonic``, 8 bytes, the same clock as the
+app's), the length of what follows (4 bytes), then that:
 
 - ``s``: the request is about to be sent (nothing follows): when the stream's times start;
 - ``m``: the response's status and public headers (JSON), once, before its first chunk or its error;

@@ -281,7 +281,8 @@ def test_a_consumer_that_stops_ends_the_reader_at_once(server, reader):
 
 def test_a_loop_far_behind_the_reader_loses_nothing(server, monkeypatch, reader):
     """With room for only 64 bytes read ahead of the loop, a body that comes in thousands of chunks of 1 to 7
-    bytes, read by a loop that dawdles: every byte arrives, in order (the reader waits for room and goes on)."""
+    bytes, read by a loop that dawdles: every byte arrives, in order (the reader waits for room and goes on; a
+    reading process has the pipe's own buffer besides)."""
     import asyncio
 
     import streamview.live as live
