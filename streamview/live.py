@@ -234,21 +234,21 @@ class LiveSource:
         self._t0 = time.monotonic()
         self._arrived: float | None = None  # when the chunk being read arrived (``time.monotonic``)
         self.bytes_received = 0
-        self._reader: Any = None  # the reading process, once started (``start``), until ``chunks`` takes it
+        self._proc: Any = None  # the reading process, once started (``start``), until ``chunks`` takes it
 
     def start(self) -> None:
         """Start the reading process now (``live_child``), to wait for the request: its start-up (Python and its
         imports, about 0.2 s) then runs beside the app's own, not before the request. ``chunks`` starts it if this
         was not called; where it cannot be started, ``chunks`` reads in a thread."""
-        if READER == "process" and self._reader is None:
+        if READER == "process" and self._proc is None:
             try:
-                self._reader = _spawn_reader()
+                self._proc = _spawn_reader()
             except OSError:
-                self._reader = None
+                self._proc = None
 
     def close(self) -> None:
         """A reading process started and never used (the app ended before the stream began) is stopped."""
-        proc, self._reader = self._reader, None
+        proc, self._proc = self._proc, None
         if proc is not None:
             for stop in (proc.kill, proc.stdin.close, proc.stdout.close):
                 with _suppress(OSError):
@@ -298,11 +298,10 @@ class LiveSource:
         killed, and the connection with it. Where no process can be started, or it ends before it has sent the
         request, a thread reads instead (``_chunks_in_thread``)."""
         import asyncio  # (here: `--help` and `print` do not import asyncio)
-        import struct
 
         from .live_child import HEAD
 
-        proc, self._reader = self._reader, None
+        proc, self._proc = self._proc, None
         if proc is None and READER == "process":
             try:
                 proc = _spawn_reader()
@@ -329,7 +328,7 @@ class LiveSource:
             with _suppress(BrokenPipeError, ConnectionResetError, OSError):  # (it died at once: its end is read below)
                 data = json.dumps(spec).encode()  # (a small write, read at once: the process reads all of it first)
                 await asyncio.to_thread(_write_and_close, proc.stdin, data)
-            buf = bytearray()
+            buf = b""  # (what came after the last whole record: usually nothing, so a read is cut up as it came)
             started = False
             while True:
                 data = await stdout.read(1 << 20)
@@ -342,7 +341,7 @@ class LiveSource:
                         return
                     how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
                     raise LiveError("protocol", f"the reading process ended before the body did ({how})")
-                buf += data
+                buf = buf + data if buf else data
                 pos, end = 0, len(buf)
                 while end - pos >= size:
                     kind, at, n = unpack(buf, pos)
@@ -351,28 +350,27 @@ class LiveSource:
                     start = pos + size
                     pos = start + n
                     if kind == b"c":
-                        chunk = bytes(buf[start:pos])
                         self._arrived = at
                         self.bytes_received += n
-                        yield chunk
+                        yield buf[start:pos]
                     elif kind == b"s":
                         self._t0 = at
                         started = True
                     elif kind == b"m":
-                        meta = json.loads(bytes(buf[start:pos]))
+                        meta = json.loads(buf[start:pos])
                         self.meta.status = meta["status"]
                         self.meta.headers = [(k, v) for k, v in meta["headers"]]
                     elif kind == b"e":
-                        err = json.loads(bytes(buf[start:pos]))
+                        err = json.loads(buf[start:pos])
                         raise LiveError(err["kind"], err["message"], err["status"])
                     elif kind == b"x":
-                        why = bytes(buf[start:pos]).decode("utf-8", "replace")
+                        why = buf[start:pos].decode("utf-8", "replace")
                         raise RuntimeError(f"the live reading process failed: {why}")
-                    else:
+                    elif kind == b"z":
                         return
-                del buf[:pos]
-        except struct.error as exc:
-            raise LiveError("protocol", f"the reading process failed: {type(exc).__name__}") from None
+                    else:
+                        raise LiveError("protocol", f"the reading process wrote a record of no known kind ({kind!r})")
+                buf = buf[pos:]
         finally:
             if proc.poll() is None:
                 with _suppress(OSError):

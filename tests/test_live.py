@@ -357,6 +357,27 @@ def test_a_reading_process_that_cannot_run_means_a_thread_reads_once(server, mon
     assert source.meta.status == 200 and len(server.requests) == 1
 
 
+def test_a_record_of_no_known_kind_is_a_one_line_error_not_an_end(server, monkeypatch):
+    """A reading process that writes a record the app does not know (a start, then kind ``q``): the stream fails
+    with a LiveError that names it, rather than ending as if the body were whole."""
+    import asyncio
+
+    import streamview.live as live
+    from streamview.live import LiveError
+
+    script = ("import struct, sys; sys.stdin.buffer.read(); h = struct.Struct('<cdI');"
+              "sys.stdout.buffer.write(h.pack(b's', 0.0, 0) + h.pack(b'q', 0.0, 0))")
+    monkeypatch.setattr(live, "_spawn_reader", lambda: subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+
+    async def main():
+        return [chunk async for chunk in live_source(server, "chunked").chunks()]
+
+    with pytest.raises(LiveError, match="no known kind"):
+        asyncio.run(asyncio.wait_for(main(), 30))
+    assert server.requests == []  # (the fake process made none, and no thread stood in for it)
+
+
 def test_a_reading_process_that_dies_mid_stream_is_a_one_line_error(server, monkeypatch):
     """The reading process killed after the first chunk: the stream ends with a LiveError that says so (exit code
     and all), not a hang, a traceback or a second request."""
